@@ -1,0 +1,83 @@
+"""Core benchmarks (issue 2): import time, run_action overhead, set_progress cost.
+
+Run: python benchmarks/bench_core.py
+Figures are medians; each is quoted against a baseline measured in the same process.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+
+from pydantic import BaseModel
+
+from synapse_sdk.plugins import BaseAction, RuntimeContext, action, run_action
+
+
+def wall(code: str, runs: int = 15) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+class P(BaseModel):
+    x: int = 1
+
+
+@action(params=P)
+def trivial(params: P, ctx: RuntimeContext) -> dict:
+    return {"x": params.x}
+
+
+class Trivial(BaseAction[P]):
+    def execute(self) -> dict:
+        return {"x": self.params.x}
+
+
+def per_call(stmt, number: int = 20000, repeat: int = 7) -> float:
+    return min(timeit.repeat(stmt, number=number, repeat=repeat)) / number
+
+
+def main() -> None:
+    base = wall("pass")
+    core = wall("import synapse_sdk.plugins")
+    pyd = wall("import pydantic; from pydantic import BaseModel")
+    both = wall("import synapse_sdk.plugins; from pydantic import BaseModel")
+    print(f"import: python -c pass        {base * 1e3:7.1f} ms")
+    print(f"import: synapse_sdk.plugins   {core * 1e3:7.1f} ms  (+{(core - base) * 1e3:.1f} ms)")
+    print(f"import: pydantic.BaseModel    {pyd * 1e3:7.1f} ms  (+{(pyd - base) * 1e3:.1f} ms)")
+    print(f"import: both                  {both * 1e3:7.1f} ms")
+
+    ctx = RuntimeContext()
+    params = {"x": 3}
+    baseline_fn = per_call(lambda: trivial(P.model_validate(params), ctx))
+    run_fn = per_call(lambda: run_action(trivial, params))
+    baseline_cls = per_call(lambda: Trivial(P.model_validate(params), ctx).execute())
+    run_cls = per_call(lambda: run_action(Trivial, params))
+    print(
+        f"run_action(function): {run_fn * 1e6:6.2f} µs vs validate+call {baseline_fn * 1e6:6.2f} µs"
+        f" -> +{(run_fn - baseline_fn) * 1e6:.2f} µs ({run_fn / baseline_fn:.2f}x)"
+    )
+    print(
+        f"run_action(class):    {run_cls * 1e6:6.2f} µs vs validate+call "
+        f"{baseline_cls * 1e6:6.2f} µs"
+        f" -> +{(run_cls - baseline_cls) * 1e6:.2f} µs ({run_cls / baseline_cls:.2f}x)"
+    )
+
+    empty = per_call(lambda: None, number=200000)
+    progress = per_call(lambda: ctx.set_progress(5, 10, "train"), number=200000) - empty
+    noop_method = per_call(lambda: len("abc"), number=200000) - empty
+    print(
+        f"set_progress, no sink: {progress * 1e6:.3f} µs/call "
+        f"(a builtin call: {noop_method * 1e6:.3f} µs)"
+    )
+
+
+if __name__ == "__main__":
+    main()

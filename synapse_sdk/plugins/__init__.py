@@ -1,0 +1,73 @@
+"""The public API of synapse-sdk: define, run and compose actions.
+
+Importing this package is cheap: it imports neither pydantic nor any optional dependency.
+Category base classes (``BaseTrainAction``, ...) are loaded on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .action import action
+from .base import BaseAction, NoResult
+from .context import RuntimeContext
+from .enums import PluginCategory, RunMethod
+from .errors import (
+    ActionDefinitionError,
+    ActionNotFoundError,
+    CancelledError,
+    ConfigError,
+    ExecutionError,
+    PluginError,
+    ValidationError,
+)
+from .events import Sink
+from .runner import Run, RunStatus, run_action, run_plugin
+from .sinks import ConsoleSink, JsonlSink, MemorySink
+from .spec import ActionSpec, as_spec
+
+if TYPE_CHECKING:  # the lazily loaded names below, for type checkers
+    pass
+
+__all__ = [
+    "ActionDefinitionError",
+    "ActionNotFoundError",
+    "ActionSpec",
+    "BaseAction",
+    "CancelledError",
+    "ConfigError",
+    "ConsoleSink",
+    "ExecutionError",
+    "JsonlSink",
+    "MemorySink",
+    "NoResult",
+    "PluginCategory",
+    "PluginError",
+    "Run",
+    "RunMethod",
+    "RunStatus",
+    "RuntimeContext",
+    "Sink",
+    "ValidationError",
+    "action",
+    "as_spec",
+    "run_action",
+    "run_plugin",
+]
+
+# name -> module (relative to this package) that defines it; imported on first access.
+_LAZY: dict[str, str] = {}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

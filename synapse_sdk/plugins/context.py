@@ -1,0 +1,279 @@
+"""``RuntimeContext``: everything an action may touch while it runs.
+
+An action is handed its context (``fn(params, ctx)`` or ``self.ctx``); it never finds it
+through globals. The context turns ``set_progress`` / ``set_metrics`` / ``log`` calls into
+typed events (see :mod:`synapse_sdk.plugins.events`) delivered to subscribed sinks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import time
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from .errors import CancelledError
+from .events import (
+    Event,
+    LogEvent,
+    MetricsEvent,
+    ProgressEvent,
+    Sink,
+    StepEvent,
+    WarningEvent,
+)
+
+__all__ = ["RuntimeContext", "new_run_id"]
+
+E = TypeVar("E", bound=Event)
+_time = time.time
+_monotonic = time.monotonic
+_EMPTY_ENV: Mapping[str, str] = MappingProxyType({})
+
+_ACTIONS_LOGGER = logging.getLogger("synapse_sdk.actions")
+# Library convention: without this, WARNING records would also reach logging.lastResort and be
+# printed a second time next to the console sink's line.
+logging.getLogger("synapse_sdk").addHandler(logging.NullHandler())
+
+_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
+
+
+_RUN_PREFIX = os.urandom(4).hex()
+_RUN_COUNTER = itertools.count(int.from_bytes(os.urandom(3), "big"))
+
+
+def new_run_id() -> str:
+    """A fresh 16-hex-digit run id, unique across processes (random per-process prefix plus
+    a counter)."""
+    return f"{_RUN_PREFIX}{next(_RUN_COUNTER) & 0xFFFFFFFF:08x}"
+
+
+class _ContextLogger(logging.Logger):
+    """A per-run logger whose records also become LogEvents of the run.
+
+    It is not registered in the logging manager (no leak per run); its parent is
+    ``synapse_sdk.actions``, so records propagate to the root logger and pytest's ``caplog``.
+    """
+
+    def __init__(self, name: str, ctx: RuntimeContext) -> None:
+        super().__init__(name, logging.INFO)
+        self.parent = _ACTIONS_LOGGER
+        self._ctx = ctx
+
+    def handle(self, record: logging.LogRecord) -> None:
+        if not getattr(record, "synapse_event", False):
+            self._ctx._emit_log_record(record)
+        super().handle(record)
+
+
+class RuntimeContext:
+    """What an action may touch: events, logger, env, backend client, run id, cancellation.
+
+    ``RuntimeContext()`` with no arguments is valid (for calling an action directly in a
+    notebook or a test). ``env`` is an explicit mapping and never a copy of ``os.environ``.
+    Users call the methods; the runner and executors manage ``sinks`` and ``run_id``.
+    """
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str] | None = None,
+        client: Any = None,
+        run_id: str | None = None,
+        sinks: Iterable[Sink] = (),
+        action_name: str | None = None,
+    ) -> None:
+        self.env: Mapping[str, str] = MappingProxyType(dict(env)) if env else _EMPTY_ENV
+        self.client = client
+        self.run_id = run_id or new_run_id()
+        self.action_name = action_name
+        self._sinks: list[Sink] = list(sinks)
+        self._failed_sinks: set[int] | None = None
+        self._seq = itertools.count()
+        self._t0 = time.monotonic()
+        self._logger: _ContextLogger | None = None
+        self._cancelled = False
+        self._clamp_warned: set[str | None] | None = None
+
+    def __repr__(self) -> str:
+        return f"RuntimeContext(run_id={self.run_id!r}, action={self.action_name!r})"
+
+    # -- sinks -------------------------------------------------------------------------------
+
+    @property
+    def sinks(self) -> tuple[Sink, ...]:
+        return tuple(self._sinks)
+
+    def subscribe(self, sink: Sink) -> None:
+        """Deliver every later event to ``sink`` too."""
+        self._sinks.append(sink)
+
+    def unsubscribe(self, sink: Sink) -> None:
+        self._sinks.remove(sink)
+
+    def emit(self, event: Event) -> None:
+        """Deliver an already-built event to every sink (used by executors relaying events)."""
+        for sink in self._sinks:
+            try:
+                sink.emit(event)
+            except Exception as exc:  # a view must never kill the action
+                self._sink_failed(sink, exc)
+
+    def _sink_failed(self, sink: Sink, exc: Exception) -> None:
+        key = id(sink)
+        if self._failed_sinks is None:
+            self._failed_sinks = set()
+        elif key in self._failed_sinks:
+            return
+        self._failed_sinks.add(key)
+        failed = self._failed_sinks
+        message = f"sink {type(sink).__name__} raised {type(exc).__name__}: {exc}"
+        self.logger.warning(message, extra={"synapse_event": True}, exc_info=exc)
+        warning = self.make_event(WarningEvent, message, "sink_failed")
+        for other in self._sinks:
+            if other is not sink and id(other) not in failed:
+                try:
+                    other.emit(warning)
+                except Exception as exc2:
+                    self._sink_failed(other, exc2)
+
+    def make_event(self, cls: type[E], *fields: Any) -> E:
+        """Build an event of type ``cls`` stamped with this run's id, next seq and the time;
+        ``fields`` are the type's own fields, in order."""
+        return cls(self.run_id, next(self._seq), _time(), _monotonic() - self._t0, *fields)  # type: ignore[call-arg]
+
+    # -- progress and metrics ----------------------------------------------------------------
+
+    def set_progress(self, current: float, total: float, step: str | None = None) -> None:
+        """Report progress ``current`` of ``total`` (for ``step``, when given).
+
+        ``total <= 0`` means indeterminate. Out-of-range values are clamped into
+        ``[0, total]`` with one warning event per step; progress never kills an action. This
+        is also a cancellation point: it raises CancelledError once the run is cancelled.
+        """
+        if self._cancelled:
+            raise CancelledError(action=self.action_name)
+        if total > 0 and (current < 0 or current > total):
+            clamped = min(max(current, 0), total)
+            if self._clamp_warned is None:
+                self._clamp_warned = set()
+            if step not in self._clamp_warned:
+                self._clamp_warned.add(step)
+                where = f" for step {step!r}" if step else ""
+                self.warn(
+                    f"progress {current}/{total}{where} is out of range; clamped to "
+                    f"{clamped}/{total} (later out-of-range values are clamped silently)",
+                    code="progress_clamped",
+                )
+            current = clamped
+        if self._sinks:
+            self.emit(
+                ProgressEvent(
+                    self.run_id,
+                    next(self._seq),
+                    _time(),
+                    _monotonic() - self._t0,
+                    current,
+                    total,
+                    step,
+                )
+            )
+
+    def set_metrics(self, value: Mapping[str, Any], step: str | None = None) -> None:
+        """Record metric values, e.g. ``{'loss': 0.3, 'epoch': 2}``, optionally for ``step``."""
+        if not isinstance(value, Mapping):
+            raise TypeError(
+                f"set_metrics expects a mapping of metric name to value, got "
+                f"{type(value).__name__}: {value!r} (action {self.action_name!r}); "
+                f"write ctx.set_metrics({{'loss': value}})"
+            )
+        if self._sinks:
+            self.emit(self.make_event(MetricsEvent, dict(value), step))
+
+    # -- logs and warnings -------------------------------------------------------------------
+
+    @property
+    def logger(self) -> logging.Logger:
+        """A stdlib logger for this run; its records become LogEvents and reach ``caplog``."""
+        if self._logger is None:
+            name = f"synapse_sdk.actions.{self.action_name or 'action'}"
+            self._logger = _ContextLogger(name, self)
+        return self._logger
+
+    def log(
+        self,
+        event: str,
+        data: Mapping[str, Any] | None = None,
+        file: str | None = None,
+        *,
+        level: str = "info",
+    ) -> None:
+        """Log a structured event, e.g. ``ctx.log('train_start', {'epochs': 10})``."""
+        if data is None:
+            data = {}
+        elif not isinstance(data, Mapping):
+            raise TypeError(
+                f"ctx.log data must be a mapping, got {type(data).__name__}: {data!r} "
+                f"(event {event!r}); wrap it: ctx.log({event!r}, {{'value': ...}})"
+            )
+        levelno = _LEVELS.get(level)
+        if levelno is None:
+            raise ValueError(f"unknown log level {level!r}; use one of {', '.join(_LEVELS)}")
+        if self._sinks:
+            self.emit(self.make_event(LogEvent, event, dict(data), level, file))
+        logger = self.logger
+        if logger.isEnabledFor(levelno):
+            logger.log(levelno, "%s %s", event, dict(data), extra={"synapse_event": True})
+
+    def log_message(self, message: str, level: str = "info") -> None:
+        """Log a plain text message at ``level`` (debug, info, warning, error, critical)."""
+        levelno = _LEVELS.get(level)
+        if levelno is None:
+            raise ValueError(f"unknown log level {level!r}; use one of {', '.join(_LEVELS)}")
+        self.logger.log(levelno, message)
+
+    def _emit_log_record(self, record: logging.LogRecord) -> None:
+        if self._sinks:
+            data: dict[str, Any] = {"message": record.getMessage()}
+            if record.exc_info and record.exc_info[1] is not None:
+                data["exception"] = repr(record.exc_info[1])
+            self.emit(self.make_event(LogEvent, "message", data, record.levelname.lower(), None))
+
+    def warn(self, message: str, code: str = "warning") -> None:
+        """Emit a warning event and a WARNING log record; the run goes on."""
+        if self._sinks:
+            self.emit(self.make_event(WarningEvent, message, code))
+        self.logger.warning(message, extra={"synapse_event": True})
+
+    def step_event(self, step: str, status: str, **extra: Any) -> None:
+        """Emit a StepEvent (used by the step orchestrator)."""
+        if self._sinks:
+            self.emit(
+                StepEvent(
+                    self.run_id,
+                    next(self._seq),
+                    _time(),
+                    _monotonic() - self._t0,
+                    step,
+                    status,
+                    **extra,
+                )
+            )
+
+    # -- cancellation ------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Ask the action to stop at its next cancellation point (thread-safe)."""
+        self._cancelled = True
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def check_cancelled(self) -> None:
+        """Raise CancelledError if the run was cancelled; call it in long loops."""
+        if self._cancelled:
+            raise CancelledError(action=self.action_name)

@@ -1,0 +1,160 @@
+"""The one exception hierarchy of synapse-sdk.
+
+Every error a user can cause is one of these, with the field path, the file:line or the
+action name in its message, a hint saying how to fix it, and the original exception chained
+(``raise ... from e``)::
+
+    PluginError                      base of everything below; has .hint
+    ├── ValidationError              invalid params (also a ValueError); .errors, .action
+    ├── ActionNotFoundError          unknown action name (also a LookupError); .available
+    ├── ActionDefinitionError        an action is written wrongly (also a TypeError)
+    ├── ConfigError                  config.yaml / plugin layout; .path, .line, .column
+    ├── ExecutionError               the action raised; the original is .__cause__
+    └── CancelledError               the run was cancelled
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = [
+    "ActionDefinitionError",
+    "ActionNotFoundError",
+    "CancelledError",
+    "ConfigError",
+    "ExecutionError",
+    "PluginError",
+    "ValidationError",
+    "did_you_mean",
+]
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """Return the candidate closest to ``word``, or None when nothing is close."""
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+class PluginError(Exception):
+    """Base of every error synapse-sdk raises for something the user can fix.
+
+    ``str(err)`` is the message followed by an indented ``hint:`` line when there is a hint.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class ValidationError(PluginError, ValueError):
+    """Params (or another user value) failed validation.
+
+    ``errors`` holds pydantic-style error dicts (``loc``, ``msg``, ``type``, ``input``), so the
+    field path of each problem is ``err['loc']``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Sequence[dict[str, Any]] = (),
+        action: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.errors = list(errors)
+        self.action = action
+
+    @property
+    def fields(self) -> list[str]:
+        """Dotted field paths of every error, in order (``'augmentation.rotate'``)."""
+        return [format_loc(err.get("loc", ())) for err in self.errors]
+
+
+class ActionNotFoundError(PluginError, LookupError):
+    """An action name that the plugin does not define."""
+
+    def __init__(self, action: str, available: Iterable[str], *, plugin: str | None = None) -> None:
+        self.action = action
+        self.available = sorted(available)
+        self.plugin = plugin
+        where = f" in plugin {plugin!r}" if plugin else ""
+        listing = ", ".join(self.available) or "(none)"
+        guess = did_you_mean(action, self.available)
+        hint = f"did you mean {guess!r}?" if guess else f"available actions: {listing}"
+        super().__init__(
+            f"Action {action!r} not found{where}; available actions: {listing}", hint=hint
+        )
+
+
+class ActionDefinitionError(PluginError, TypeError):
+    """An action is defined wrongly (bad signature, bad params model, ...)."""
+
+    def __init__(self, message: str, *, action: str | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.action = action
+
+
+class ConfigError(PluginError):
+    """A plugin's config.yaml (or layout) is invalid; points at file:line:column."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        location = ""
+        if path is not None:
+            location = str(path)
+            if line is not None:
+                location += f":{line}"
+                if column is not None:
+                    location += f":{column}"
+            location += ": "
+        super().__init__(location + message, hint=hint)
+
+
+class ExecutionError(PluginError):
+    """The action raised; the original exception is ``__cause__`` (and ``.original``)."""
+
+    def __init__(self, message: str, *, action: str | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.action = action
+
+    @property
+    def original(self) -> BaseException | None:
+        return self.__cause__
+
+
+class CancelledError(PluginError):
+    """The run was cancelled (``ctx.cancel()``, Cancel button, Ctrl-C, executor stop)."""
+
+    def __init__(self, message: str = "The run was cancelled", *, action: str | None = None):
+        super().__init__(message)
+        self.action = action
+
+
+def format_loc(loc: Iterable[Any]) -> str:
+    """Format a pydantic ``loc`` tuple as a dotted path: ``('a', 0, 'b') -> 'a[0].b'``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(root)"

@@ -1,0 +1,263 @@
+"""Run actions in this process: ``run_action`` returns a ``Run`` record.
+
+This is the local executor; the other executors (task, job, serve, Ray) produce the same
+``Run`` records and relay their events to the same sinks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from types import ModuleType
+from typing import Any
+
+from .context import RuntimeContext
+from .errors import ActionNotFoundError, CancelledError, ExecutionError, PluginError
+from .events import Event, ResultEvent, RunFinished, RunStarted, Sink, jsonable
+from .spec import ActionSpec, as_spec, is_action
+
+__all__ = ["Run", "RunStatus", "run_action", "run_plugin"]
+
+
+class RunStatus(str, Enum):
+    """How a run ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(slots=True)
+class Run:
+    """The record of one run of an action.
+
+    ``error`` is a PluginError (ExecutionError for a failure inside the action, with the
+    original exception as ``__cause__``; CancelledError for a cancelled run) and
+    ``traceback`` the formatted traceback of the original exception.
+    """
+
+    run_id: str
+    action: str
+    status: RunStatus
+    params: Any = None
+    result: Any = None
+    error: PluginError | None = None
+    traceback: str | None = None
+    events: list[Event] = field(default_factory=list)
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status is RunStatus.SUCCEEDED
+
+    def raise_for_status(self) -> Run:
+        """Raise the run's error if it did not succeed; return the run otherwise."""
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def events_of(self, kind: type[Event]) -> list[Any]:
+        """The events of one type, in order (``run.events_of(ProgressEvent)``)."""
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready record (what ``synapse run --json`` prints)."""
+        return {
+            "run_id": self.run_id,
+            "action": self.action,
+            "status": self.status.value,
+            "params": jsonable(self.params),
+            "result": jsonable(self.result),
+            "error": None
+            if self.error is None
+            else {
+                "type": type(self.error).__name__,
+                "message": str(self.error),
+                "cause": None
+                if self.error.__cause__ is None
+                else {
+                    "type": type(self.error.__cause__).__name__,
+                    "message": str(self.error.__cause__),
+                },
+            },
+            "traceback": self.traceback,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration": self.duration,
+            "events": [e.to_dict() for e in self.events],
+        }
+
+
+class _ListSink:
+    __slots__ = ("emit",)
+
+    def __init__(self, events: list[Event]) -> None:
+        self.emit = events.append
+
+
+def run_action(
+    action: Any,
+    params: Any = None,
+    *,
+    ctx: RuntimeContext | None = None,
+    env: Mapping[str, str] | None = None,
+    client: Any = None,
+    sinks: Iterable[Sink] | None = None,
+    reject_unknown: bool = True,
+) -> Run:
+    """Validate ``params`` and run ``action`` in this process; return the ``Run``.
+
+    ``action`` is an ``@action`` function, a ``BaseAction`` subclass or an ActionSpec.
+    ``params`` is a dict, a JSON string, a params model instance or None. Invalid params raise
+    ValidationError (unknown keys too, unless ``reject_unknown=False``); a failure inside the
+    action is a failed Run, not a raise. ``sinks`` receive every event and are closed when the
+    run ends. ``env`` / ``client`` build the context when ``ctx`` is not given.
+    """
+    spec = as_spec(action)
+    validated = spec.validate_params(params, reject_unknown=reject_unknown)
+    return execute_spec(spec, validated, ctx=ctx, env=env, client=client, sinks=sinks)
+
+
+def execute_spec(
+    spec: ActionSpec,
+    params: Any,
+    *,
+    ctx: RuntimeContext | None = None,
+    env: Mapping[str, str] | None = None,
+    client: Any = None,
+    sinks: Iterable[Sink] | None = None,
+) -> Run:
+    """Run ``spec`` with already-validated ``params``; the core of every in-process run."""
+    if ctx is None:
+        ctx = RuntimeContext(env=env, client=client, action_name=spec.name)
+    else:
+        if env is not None or client is not None:
+            raise TypeError(
+                "pass env/client either to run_action or to the RuntimeContext, not both"
+            )
+        if ctx.action_name is None:
+            ctx.action_name = spec.name
+    events: list[Event] = []
+    recorder = _ListSink(events)
+    extra = list(sinks) if sinks else []
+    ctx.subscribe(recorder)
+    for sink in extra:
+        ctx.subscribe(sink)
+    run = Run(
+        run_id=ctx.run_id,
+        action=spec.name,
+        status=RunStatus.FAILED,
+        params=params,
+        events=events,
+        started_at=time.time(),
+    )
+    t0 = time.perf_counter()
+    ctx.emit(ctx.make_event(RunStarted, spec.name, params))
+    interrupted: BaseException | None = None
+    try:
+        result = spec.invoke(params, ctx)
+    except CancelledError as exc:
+        run.status = RunStatus.CANCELLED
+        run.error = exc
+        run.traceback = traceback.format_exc()
+    except KeyboardInterrupt as exc:
+        run.status = RunStatus.CANCELLED
+        run.error = CancelledError("The run was interrupted (KeyboardInterrupt)", action=spec.name)
+        run.error.__cause__ = exc
+        interrupted = exc
+    except Exception as exc:
+        run.status = RunStatus.FAILED
+        err = ExecutionError(
+            f"Action {spec.name!r} failed: {type(exc).__name__}: {exc}", action=spec.name
+        )
+        err.__cause__ = exc
+        run.error = err
+        run.traceback = traceback.format_exc()
+    else:
+        run.status = RunStatus.SUCCEEDED
+        run.result = result
+        if spec.result_model is not None:
+            warning = spec.check_result(result)
+            if warning is not None:
+                ctx.warn(warning, code="result_validation")
+        ctx.emit(ctx.make_event(ResultEvent, result))
+    finally:
+        run.duration = time.perf_counter() - t0
+        run.finished_at = run.started_at + run.duration
+        ctx.emit(
+            ctx.make_event(
+                RunFinished,
+                spec.name,
+                run.status.value,
+                run.duration,
+                None if run.error is None else str(run.error),
+            )
+        )
+        ctx.unsubscribe(recorder)
+        for sink in extra:
+            ctx.unsubscribe(sink)
+            close = getattr(sink, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception as exc:  # closing a view must not lose the run record
+                    ctx.logger.warning("closing sink %r failed: %s", sink, exc)
+    if interrupted is not None:
+        raise interrupted
+    return run
+
+
+# -- run_plugin ----------------------------------------------------------------------------------
+
+_MODULE_ACTIONS: dict[str, tuple[ModuleType, dict[str, ActionSpec]]] = {}
+
+
+def module_actions(module: ModuleType) -> dict[str, ActionSpec]:
+    """The actions defined in ``module`` (not imported into it), by name, in definition order."""
+    found: dict[str, ActionSpec] = {}
+    for obj in vars(module).values():
+        if is_action(obj) and getattr(obj, "__module__", None) == module.__name__:
+            spec = as_spec(obj)
+            found.setdefault(spec.name, spec)
+    return found
+
+
+def _resolve_module_action(plugin: str, action: str) -> ActionSpec:
+    cached = _MODULE_ACTIONS.get(plugin)
+    if cached is None:
+        module = importlib.import_module(plugin)
+        cached = (module, module_actions(module))
+        _MODULE_ACTIONS[plugin] = cached
+    actions = cached[1]
+    try:
+        return actions[action]
+    except KeyError:
+        raise ActionNotFoundError(action, actions, plugin=plugin) from None
+
+
+def run_plugin(
+    plugin: str,
+    action: str,
+    params: Any = None,
+    *,
+    mode: str = "local",
+    **options: Any,
+) -> Any:
+    """Run ``action`` of ``plugin`` and return its result (raising the run's error on failure).
+
+    ``plugin`` is an importable module name. ``options`` go to :func:`run_action` (``env``,
+    ``client``, ``sinks``, ``ctx``, ``reject_unknown``).
+    """
+    if mode != "local":
+        raise ValueError(f"unknown mode {mode!r}; supported modes: 'local'")
+    spec = _resolve_module_action(plugin, action)
+    return run_action(spec, params, **options).raise_for_status().result

@@ -1,0 +1,1 @@
+"""synapse_testing: the pytest kit for testing synapse-sdk plugin actions."""
