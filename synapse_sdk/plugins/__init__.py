@@ -28,13 +28,22 @@ from .sinks import ConsoleSink, JsonlSink, MemorySink
 from .spec import ActionSpec, as_spec
 
 if TYPE_CHECKING:  # the lazily loaded names below, for type checkers
-    pass
+    from .actions.export import BaseExportAction
+    from .actions.inference import BaseInferenceAction
+    from .actions.train import BaseTrainAction
+    from .actions.upload import BaseUploadAction
+    from .steps import BaseStep, Orchestrator, StepRegistry, StepResult
 
 __all__ = [
     "ActionDefinitionError",
     "ActionNotFoundError",
     "ActionSpec",
     "BaseAction",
+    "BaseExportAction",
+    "BaseInferenceAction",
+    "BaseStep",
+    "BaseTrainAction",
+    "BaseUploadAction",
     "CancelledError",
     "ConfigError",
     "ConsoleSink",
@@ -42,6 +51,7 @@ __all__ = [
     "JsonlSink",
     "MemorySink",
     "NoResult",
+    "Orchestrator",
     "PluginCategory",
     "PluginError",
     "Run",
@@ -49,6 +59,8 @@ __all__ = [
     "RunStatus",
     "RuntimeContext",
     "Sink",
+    "StepRegistry",
+    "StepResult",
     "ValidationError",
     "action",
     "as_spec",
@@ -57,7 +69,16 @@ __all__ = [
 ]
 
 # name -> module (relative to this package) that defines it; imported on first access.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "BaseExportAction": ".actions.export",
+    "BaseInferenceAction": ".actions.inference",
+    "BaseStep": ".steps",
+    "BaseTrainAction": ".actions.train",
+    "BaseUploadAction": ".actions.upload",
+    "Orchestrator": ".steps",
+    "StepRegistry": ".steps",
+    "StepResult": ".steps",
+}
 
 
 def __getattr__(name: str) -> Any:

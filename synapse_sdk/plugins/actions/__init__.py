@@ -1,0 +1,1 @@
+"""Category base classes: train, inference, export, upload, dataset."""
