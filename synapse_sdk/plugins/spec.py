@@ -168,6 +168,7 @@ class ActionSpec:
 # -- building specs ----------------------------------------------------------------------------
 
 _CACHE: weakref.WeakKeyDictionary[Any, ActionSpec] = weakref.WeakKeyDictionary()
+_LAST: tuple[Any, ActionSpec | None] = (None, None)
 
 
 def is_action(obj: Any) -> bool:
@@ -185,10 +186,16 @@ def as_spec(obj: Any) -> ActionSpec:
     """
     if isinstance(obj, ActionSpec):
         return obj
+    last = _LAST
+    if last[0] is obj:
+        return last[1]  # type: ignore[return-value]
     try:
-        return _CACHE[obj]
+        spec = _CACHE[obj]
     except (KeyError, TypeError):
         pass
+    else:
+        _remember(obj, spec)
+        return spec
     if isinstance(obj, type) and issubclass(obj, BaseAction):
         spec = _class_spec(obj)
     elif callable(obj) and getattr(obj, "_is_action", False) is True:
@@ -201,7 +208,15 @@ def as_spec(obj: Any) -> ActionSpec:
         )
     with contextlib.suppress(TypeError):  # not weak-referenceable: just don't cache
         _CACHE[obj] = spec
+    _remember(obj, spec)
     return spec
+
+
+def _remember(obj: Any, spec: ActionSpec) -> None:
+    # One-entry identity cache in front of the weak dictionary: running the same action
+    # repeatedly (the common case) then costs one `is` check instead of a weakref lookup.
+    global _LAST
+    _LAST = (obj, spec)
 
 
 def _entrypoint(obj: Any) -> str | None:
