@@ -10,7 +10,13 @@ action name in its message, a hint saying how to fix it, and the original except
     ├── ActionDefinitionError        an action is written wrongly (also a TypeError)
     ├── ConfigError                  config.yaml / plugin layout; .path, .line, .column
     ├── ExecutionError               the action raised; the original is .__cause__
-    └── CancelledError               the run was cancelled
+    │   └── WorkerLostError          the worker process running it died; .exit_code
+    ├── CancelledError               the run was cancelled
+    └── BackendError                 a backend (LocalBackend, HTTP, ...) failed; .backend
+        ├── NotFoundError            no such dataset/model/job/file (also a LookupError); .kind, .id
+        ├── IntegrityError           a stored file does not match its checksum; .expected, .actual
+        ├── UnsafePathError          a stored name would escape its root (also a ValueError); .name
+        └── BackendNotConfiguredError  a helper needs ctx.client but none is set
 """
 
 from __future__ import annotations
@@ -22,11 +28,17 @@ from typing import Any
 __all__ = [
     "ActionDefinitionError",
     "ActionNotFoundError",
+    "BackendError",
+    "BackendNotConfiguredError",
     "CancelledError",
     "ConfigError",
     "ExecutionError",
+    "IntegrityError",
+    "NotFoundError",
     "PluginError",
+    "UnsafePathError",
     "ValidationError",
+    "WorkerLostError",
     "did_you_mean",
 ]
 
@@ -141,12 +153,104 @@ class ExecutionError(PluginError):
         return self.__cause__
 
 
+class WorkerLostError(ExecutionError):
+    """The worker process running the action died or stopped answering (task, job, Ray).
+
+    ``exit_code`` is the worker's exit code (negative: killed by that signal) when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        action: str | None = None,
+        exit_code: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            action=action,
+            hint=hint
+            or "the worker was killed or crashed (out of memory, os._exit, a crash in a native "
+            "library); its stderr or the job log says more",
+        )
+        self.exit_code = exit_code
+
+
 class CancelledError(PluginError):
     """The run was cancelled (``ctx.cancel()``, Cancel button, Ctrl-C, executor stop)."""
 
     def __init__(self, message: str = "The run was cancelled", *, action: str | None = None):
         super().__init__(message)
         self.action = action
+
+
+class BackendError(PluginError):
+    """A backend operation failed; ``backend`` names the backend (e.g. its root or URL)."""
+
+    def __init__(self, message: str, *, backend: str | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.backend = backend
+
+
+class NotFoundError(BackendError, LookupError):
+    """No record of ``kind`` ('dataset', 'data_unit', 'model', 'job', 'file') with ``id``."""
+
+    def __init__(
+        self, kind: str, id: object, *, backend: str | None = None, hint: str | None = None
+    ) -> None:
+        self.kind = kind
+        self.id = id
+        where = f" in backend {backend}" if backend else ""
+        if hint is None and kind in ("dataset", "model", "job"):
+            hint = f"list what exists with `synapse backend {kind}s`"
+        super().__init__(f"No {kind} with id {id!r}{where}", backend=backend, hint=hint)
+
+
+class IntegrityError(BackendError):
+    """A stored file's content does not match its recorded sha256 (corruption or tampering)."""
+
+    def __init__(
+        self, path: str, *, expected: str, actual: str, backend: str | None = None
+    ) -> None:
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"Stored file {path} is corrupt: its sha256 is {actual}, the record says {expected}",
+            backend=backend,
+            hint="the file was changed outside synapse-sdk; upload it again",
+        )
+
+
+class UnsafePathError(BackendError, ValueError):
+    """A stored name (or a path being imported) would escape its root directory."""
+
+    def __init__(self, name: str, reason: str, *, backend: str | None = None) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(
+            f"Unsafe name {name!r}: {reason}",
+            backend=backend,
+            hint="use a relative path inside the root, without '..', a drive or a symlink "
+            "pointing outside",
+        )
+
+
+class BackendNotConfiguredError(BackendError):
+    """A helper needs a backend client (``ctx.client``) but the run has none."""
+
+    def __init__(self, helper: str, *, action: str | None = None) -> None:
+        self.helper = helper
+        self.action = action
+        who = f"Action {action!r}" if action else "This action"
+        super().__init__(
+            f"{who} calls {helper}, which needs a backend, but the run has no client "
+            "(ctx.client is None)",
+            hint="pass client=LocalBackend() (from synapse_sdk.clients import LocalBackend; it "
+            "stores everything under $SYNAPSE_HOME, default ./.synapse) to run_action, or run "
+            "it with the `synapse run` CLI, which uses the LocalBackend by default",
+        )
 
 
 def format_loc(loc: Iterable[Any]) -> str:

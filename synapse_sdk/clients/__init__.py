@@ -1,0 +1,58 @@
+"""Backend clients: the ``BackendClient`` protocol and the embedded ``LocalBackend``.
+
+``LocalBackend`` is imported on first access so that importing this
+package stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .base import (
+    JOB_STATUSES,
+    RUN_STEP,
+    BackendClient,
+    DatasetRecord,
+    DataUnitRecord,
+    FileRecord,
+    FileSource,
+    JobRecord,
+    LogEntry,
+    ModelRecord,
+    ProgressRecord,
+)
+
+if TYPE_CHECKING:
+    from .local import LocalBackend, default_home
+
+__all__ = [
+    "JOB_STATUSES",
+    "RUN_STEP",
+    "BackendClient",
+    "DataUnitRecord",
+    "DatasetRecord",
+    "FileRecord",
+    "FileSource",
+    "JobRecord",
+    "LocalBackend",
+    "LogEntry",
+    "ModelRecord",
+    "ProgressRecord",
+    "default_home",
+]
+
+_LAZY = {"LocalBackend": ".local", "default_home": ".local"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
