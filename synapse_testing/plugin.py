@@ -1,1 +1,284 @@
-"""pytest plugin entry point (``pytest11``) of synapse_testing."""
+"""pytest plugin entry point (``pytest11``) of synapse_testing.
+
+Registers the ``synapse`` marker, the ``--synapse-*`` options and the fixtures
+``synapse_ctx``, ``synapse_backend``, ``synapse_run`` and ``synapse_snapshot``. Importing
+this module imports only pytest; the kit itself (and syrupy) loads when a fixture is used.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from syrupy.assertion import SnapshotAssertion
+
+    from ._backend import FakeBackend
+    from ._context import RecordingContext
+    from ._runner import ActionRunner
+    from ._snapshot import Masker
+
+__all__ = [
+    "pytest_addoption",
+    "pytest_configure",
+    "synapse_backend",
+    "synapse_ctx",
+    "synapse_run",
+    "synapse_snapshot",
+]
+
+_MARKER = (
+    "synapse(*, env=None, backend=<a fresh FakeBackend>, strict=True, allow_unused=False, "
+    "allow_warnings=False, mask=True): options of the synapse_* fixtures for one test. env: the "
+    "RuntimeContext env; backend: a FakeBackend to use, a function seeding the fresh one, or "
+    "None for no ctx.client; strict=False turns off the teardown checks; allow_unused: seeded "
+    "datasets/models may stay unread; allow_warnings: warning events need not be checked; "
+    "mask=False keeps volatile values in synapse_snapshot."
+)
+
+_DEFAULT_BACKEND: Any = object()
+
+
+def _marker_signature(
+    *,
+    env: Mapping[str, str] | None = None,
+    backend: Any = _DEFAULT_BACKEND,
+    strict: bool = True,
+    allow_unused: bool = False,
+    allow_warnings: bool = False,
+    mask: bool = True,
+) -> None:
+    """The accepted keywords of ``@pytest.mark.synapse`` (bound to catch typos)."""
+
+
+_SIGNATURE = inspect.signature(_marker_signature)
+
+
+class _State:
+    """Per-test options and what the fixtures created (read at teardown and for reports)."""
+
+    __slots__ = (
+        "allow_unused",
+        "allow_warnings",
+        "backend",
+        "contexts",
+        "env",
+        "mask",
+        "runner",
+        "strict",
+    )
+
+    def __init__(self, options: Mapping[str, Any], lenient: bool) -> None:
+        self.env: Mapping[str, str] | None = options["env"]
+        self.backend: Any = options["backend"]
+        self.strict: bool = bool(options["strict"]) and not lenient
+        self.allow_unused: bool = bool(options["allow_unused"])
+        self.allow_warnings: bool = bool(options["allow_warnings"])
+        self.mask: bool = bool(options["mask"])
+        self.contexts: list[RecordingContext] = []
+        self.runner: ActionRunner | None = None
+
+    def all_contexts(self) -> list[RecordingContext]:
+        found = list(self.contexts)
+        if self.runner is not None:
+            found += [c for c in self.runner.contexts if c not in found]
+        return found
+
+
+_STATE = pytest.StashKey[_State]()
+
+
+# -- hooks -----------------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("synapse", "synapse-sdk testing kit (synapse_testing)")
+    group.addoption(
+        "--synapse-lenient",
+        action="store_true",
+        default=False,
+        help="turn off the strict teardown checks of the synapse_* fixtures (unread seeded "
+        "data, unchecked warning events) for every test",
+    )
+    group.addoption(
+        "--synapse-events",
+        choices=("failed", "never"),
+        default="failed",
+        help="when to add the recorded event timeline of a test's runs to its report "
+        "(default: failed)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", _MARKER)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.failed and report.when != "setup":
+        state = item.stash.get(_STATE, None)
+        if state is not None and item.config.getoption("synapse_events") == "failed":
+            text = _events_report(state)
+            if text:
+                report.sections.append(("synapse events", text))
+
+
+def _events_report(state: _State) -> str:
+    from ._views import describe_event
+
+    lines: list[str] = []
+    for ctx in state.all_contexts():
+        if not ctx.events:
+            continue
+        lines.append(f"run {ctx.run_id} ({ctx.action_name or 'no action'}):")
+        lines.extend(f"  {e.seq:>3} {describe_event(e)}" for e in ctx.events)
+    return "\n".join(lines)
+
+
+# -- fixtures --------------------------------------------------------------------------------
+
+
+def _state(request: pytest.FixtureRequest) -> _State:
+    node = request.node
+    state = node.stash.get(_STATE, None)
+    if state is None:
+        merged: dict[str, Any] = {}
+        markers = list(node.iter_markers("synapse"))
+        for marker in reversed(markers):  # the closest marker wins
+            if marker.args:
+                raise TypeError(
+                    f"@pytest.mark.synapse takes keyword arguments only, got {marker.args!r}"
+                )
+            try:
+                _SIGNATURE.bind(**marker.kwargs)
+            except TypeError:
+                known = ", ".join(_SIGNATURE.parameters)
+                bad = ", ".join(sorted(set(marker.kwargs) - set(_SIGNATURE.parameters)))
+                raise TypeError(
+                    f"@pytest.mark.synapse got unknown option(s) {bad}; options: {known}"
+                ) from None
+            merged.update(marker.kwargs)
+        options = {
+            name: merged.get(name, param.default) for name, param in _SIGNATURE.parameters.items()
+        }
+        state = _State(options, bool(request.config.getoption("synapse_lenient")))
+        node.stash[_STATE] = state
+    return state
+
+
+@pytest.fixture
+def synapse_backend(request: pytest.FixtureRequest) -> Iterator[FakeBackend]:
+    """An in-memory FakeBackend (the ``ctx.client`` of ``synapse_ctx`` / ``synapse_run``).
+
+    Seed it with ``add_dataset(files={...})`` / ``add_model(...)``. Strict: at teardown,
+    seeded datasets and models that no call read fail the test (``allow_unused=True`` or
+    ``strict=False`` in ``@pytest.mark.synapse`` to opt out).
+    """
+    from ._backend import FakeBackend
+
+    state = _state(request)
+    option = state.backend
+    if isinstance(option, FakeBackend):
+        backend = option
+    else:
+        backend = FakeBackend()
+        if callable(option) and option is not _DEFAULT_BACKEND:
+            option(backend)
+    yield backend
+    if state.strict and not state.allow_unused and (backend.calls or state.all_contexts()):
+        unused = backend.unused_seeds()
+        if unused:
+            pytest.fail(
+                f"synapse_backend: seeded but never read: {', '.join(unused)}\n"
+                "The action did not fetch this data: check the ids it was given, or mark the "
+                "test @pytest.mark.synapse(allow_unused=True).",
+                pytrace=False,
+            )
+
+
+@pytest.fixture
+def synapse_ctx(
+    request: pytest.FixtureRequest, synapse_backend: FakeBackend
+) -> Iterator[RecordingContext]:
+    """A RecordingContext (a real RuntimeContext keeping ``.events``) with the marker's env
+    and ``synapse_backend`` as ``client``.
+
+    Strict: warning events (result validation, clamped progress, ...) that the test did not
+    look at (``ctx.warnings()``, ``assert_warned``, a snapshot of the run) fail it at teardown
+    (``allow_warnings=True`` or ``strict=False`` in ``@pytest.mark.synapse`` to opt out).
+    """
+    from ._context import RecordingContext
+    from ._views import _SEEN_WARNINGS
+
+    state = _state(request)
+    client = None if state.backend is None else synapse_backend
+    ctx = RecordingContext(env=state.env, client=client)
+    state.contexts.append(ctx)
+    _SEEN_WARNINGS.clear()
+    yield ctx
+    if state.strict and not state.allow_warnings:
+        from synapse_sdk.plugins.events import WarningEvent
+
+        unchecked = [
+            w
+            for c in state.all_contexts()
+            for w in c.events
+            if isinstance(w, WarningEvent) and w.run_id not in _SEEN_WARNINGS
+        ]
+        _SEEN_WARNINGS.clear()
+        if unchecked:
+            listed = "\n".join(f"  {w.code}: {w.message}" for w in unchecked)
+            pytest.fail(
+                f"synapse_ctx: the run emitted warnings the test did not check:\n{listed}\n"
+                "Assert them with assert_warned(run, code=...), or mark the test "
+                "@pytest.mark.synapse(allow_warnings=True).",
+                pytrace=False,
+            )
+
+
+@pytest.fixture
+def synapse_run(request: pytest.FixtureRequest, synapse_ctx: RecordingContext) -> ActionRunner:
+    """Run an action and get its ``Run``: ``synapse_run(action, params)`` or
+    ``synapse_run(plugin_dir, 'train', params)``; ``check=False`` keeps a failed run."""
+    from ._runner import ActionRunner
+
+    runner = ActionRunner(synapse_ctx)
+    _state(request).runner = runner
+    return runner
+
+
+@pytest.fixture
+def synapse_snapshot(request: pytest.FixtureRequest) -> SnapshotAssertion:
+    """A syrupy snapshot for runs and results: ``assert run == synapse_snapshot``.
+
+    Runs are stored as action, status, params, result, error and one line per event;
+    pydantic models field by field; run ids, UUIDs, timestamps, durations and temporary paths
+    as stable aliases (``<run-1>``, ``<uuid-1>``, ``<time>``, ``<tmp>/out.csv``).
+    ``@pytest.mark.synapse(mask=False)`` keeps the raw values.
+    """
+    try:
+        from ._syrupy import bind_extension
+    except ImportError as exc:  # syrupy is the optional part of the kit
+        raise ImportError(
+            "synapse_snapshot needs syrupy: pip install 'synapse-sdk[testing]'"
+        ) from exc
+    from pathlib import Path
+
+    from ._snapshot import Masker, default_roots
+
+    state = _state(request)
+    tmp_path = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    factory = request.getfixturevalue("tmp_path_factory")
+    roots = default_roots(basetemp=factory.getbasetemp(), rootdir=Path(request.config.rootpath))
+
+    def make_masker() -> Masker:
+        run_ids = [c.run_id for c in state.all_contexts()]
+        return Masker(tmp_path=tmp_path, roots=roots, run_ids=run_ids, mask=state.mask)
+
+    snapshot: SnapshotAssertion = request.getfixturevalue("snapshot")
+    return snapshot.use_extension(bind_extension(make_masker))

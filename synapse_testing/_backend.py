@@ -1,0 +1,587 @@
+"""``FakeBackend``: an in-memory ``BackendClient`` that records every call.
+
+It follows the protocol's rules (JSON records, content-addressed files, safe names,
+NotFoundError for a missing id) so an action behaves as it does against ``LocalBackend``,
+and adds what a test needs: one-call seeding, a call journal and misses that name what the
+fake holds.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from synapse_sdk.plugins.errors import BackendError, NotFoundError
+
+if TYPE_CHECKING:
+    from synapse_sdk.clients.base import (
+        DatasetRecord,
+        DataUnitRecord,
+        FileRecord,
+        FileSource,
+        JobRecord,
+        LogEntry,
+        ModelRecord,
+        ProgressRecord,
+    )
+
+__all__ = ["BackendCall", "FakeBackend"]
+
+_JOB_STATUSES = ("running", "succeeded", "failed", "cancelled")
+#: Records are stamped by a fake clock so they are identical on every run.
+_EPOCH = 1_700_000_000.0
+
+SeedFile = bytes | str | os.PathLike[str]
+
+
+class BackendCall(NamedTuple):
+    """One call the fake received: ``method`` and its arguments by name."""
+
+    method: str
+    args: dict[str, Any]
+
+    def __str__(self) -> str:
+        args = ", ".join(f"{k}={_short(v)}" for k, v in self.args.items())
+        return f"{self.method}({args})"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json(value: Any, what: str) -> Any:
+    """A deep JSON copy, as a real backend stores it (non-JSON values fail like over HTTP)."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError) as exc:
+        raise BackendError(
+            f"FakeBackend cannot store {what}: {exc}",
+            backend="FakeBackend",
+            hint="backend records hold JSON values only (dict, list, str, number, bool, None)",
+        ) from exc
+
+
+def _safe_name(name: str) -> str:
+    from synapse_sdk.clients.paths import safe_name
+
+    return safe_name(name)
+
+
+class FakeBackend:
+    """An in-memory :class:`~synapse_sdk.clients.BackendClient` for tests.
+
+    Seed it in one call (:meth:`add_dataset`, :meth:`add_model`; seeding is not recorded as a
+    call), run the action with it as ``ctx.client``, then read :attr:`calls`,
+    :meth:`calls_to`, :attr:`uploaded_models` or use ``assert_model_uploaded``. A lookup of
+    something the fake does not hold raises the protocol's ``NotFoundError`` whose hint lists
+    what it does hold, nearest first. Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[BackendCall] = []
+        self._lock = threading.RLock()
+        self._ids: dict[str, int] = {}
+        self._clock = _EPOCH
+        self._datasets: dict[int, DatasetRecord] = {}
+        self._units: dict[int, list[DataUnitRecord]] = {}
+        self._files: dict[str, bytes] = {}
+        self._models: dict[int, ModelRecord] = {}
+        self._jobs: dict[int, JobRecord] = {}
+        self._logs: dict[int, dict[int, LogEntry]] = {}
+        self._seeded: dict[tuple[str, int], str] = {}
+        self._used: set[tuple[str, int]] = set()
+
+    def __repr__(self) -> str:
+        return (
+            f"FakeBackend(datasets={len(self._datasets)}, models={len(self._models)}, "
+            f"jobs={len(self._jobs)}, calls={len(self.calls)})"
+        )
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _next_id(self, kind: str) -> int:
+        self._ids[kind] = self._ids.get(kind, 0) + 1
+        return self._ids[kind]
+
+    def _now(self) -> float:
+        self._clock += 1.0
+        return self._clock
+
+    def _record(self, method: str, **args: Any) -> None:
+        self.calls.append(BackendCall(method, args))
+
+    def _store(self, role: str, source: FileSource) -> FileRecord:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+            name = _safe_name(role)
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise BackendError(
+                    f"Cannot store {path}: not a file",
+                    backend="FakeBackend",
+                    hint="pass a file path",
+                )
+            data = path.read_bytes()
+            name = _safe_name(path.name)
+        sha = hashlib.sha256(data).hexdigest()
+        self._files[sha] = data
+        return {"name": name, "sha256": sha, "size": len(data)}
+
+    def _missing(self, kind: str, wanted: Any) -> NotFoundError:
+        tables: dict[str, Mapping[int, Mapping[str, Any]]] = {
+            "dataset": self._datasets,
+            "model": self._models,
+            "job": self._jobs,
+        }
+        table = tables.get(kind, {})
+        plural = f"{kind}s"
+        if not table:
+            seed = {
+                "dataset": "synapse_backend.add_dataset(name=..., files={...})",
+                "model": "synapse_backend.add_model(name=..., content=b'...')",
+            }.get(kind)
+            hint = f"the fake backend holds no {plural}" + (
+                f"; seed one with {seed}" if seed else ""
+            )
+        else:
+            try:
+                target = int(wanted)
+                order = sorted(table, key=lambda i: (abs(i - target), i))
+            except (TypeError, ValueError):
+                order = sorted(table)
+            shown = ", ".join(
+                f"{i} {table[i].get('name', table[i].get('action'))!r}" for i in order[:5]
+            )
+            more = f" (and {len(table) - 5} more)" if len(table) > 5 else ""
+            hint = f"{plural} in the fake backend, nearest first: {shown}{more}"
+        return NotFoundError(kind, wanted, backend="FakeBackend", hint=hint)
+
+    def _dataset(self, dataset_id: int) -> DatasetRecord:
+        record = self._datasets.get(dataset_id)
+        if record is None:
+            raise self._missing("dataset", dataset_id)
+        self._used.add(("dataset", dataset_id))
+        return record
+
+    def _job(self, job_id: int) -> JobRecord:
+        record = self._jobs.get(job_id)
+        if record is None:
+            raise self._missing("job", job_id)
+        return record
+
+    def _file(self, sha256: str) -> bytes:
+        data = self._files.get(sha256)
+        if data is None:
+            names = sorted({f["name"] for f in self._file_records()})
+            shown = ", ".join(names[:8]) if names else "none"
+            raise NotFoundError(
+                "file",
+                sha256,
+                backend="FakeBackend",
+                hint=f"files in the fake backend: {shown}; use the sha256 of a FileRecord",
+            )
+        for kind, key in self._owners(sha256):
+            self._used.add((kind, key))
+        return data
+
+    def _file_records(self) -> Iterator[FileRecord]:
+        for units in self._units.values():
+            for unit in units:
+                yield from unit["files"].values()
+        for model in self._models.values():
+            yield model["file"]
+
+    def _owners(self, sha256: str) -> Iterator[tuple[str, int]]:
+        for dataset_id, units in self._units.items():
+            if any(f["sha256"] == sha256 for u in units for f in u["files"].values()):
+                yield "dataset", dataset_id
+        for model_id, model in self._models.items():
+            if model["file"]["sha256"] == sha256:
+                yield "model", model_id
+
+    # -- seeding (not recorded) --------------------------------------------------------------
+
+    def add_dataset(
+        self,
+        name: str = "dataset",
+        *,
+        files: Mapping[str, SeedFile] | None = None,
+        units: Sequence[tuple[Mapping[str, SeedFile], Mapping[str, Any]]] = (),
+        role: str = "file",
+        description: str = "",
+        meta: Mapping[str, Any] | None = None,
+    ) -> DatasetRecord:
+        """Seed a dataset in one call and return its record.
+
+        ``files`` maps a file name to its content (bytes, text, or a ``Path`` to read); each
+        becomes one data unit holding that file under ``role`` with ``{'name': <file name>}``
+        as meta. ``units`` adds data units exactly as ``add_data_units`` takes them.
+        """
+        with self._lock:
+            record = self._new_dataset(name, description, meta)
+            dataset_id = record["id"]
+            all_units: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
+            for file_name, content in (files or {}).items():
+                all_units.append(({role: (file_name, content)}, {"name": file_name}))
+            all_units.extend(units)
+            self._add_units(dataset_id, all_units)
+            self._seeded[("dataset", dataset_id)] = name
+            return copy.deepcopy(record)
+
+    def add_model(
+        self,
+        name: str = "model",
+        *,
+        content: bytes | str = b"model",
+        file_name: str = "model.bin",
+        description: str = "",
+        meta: Mapping[str, Any] | None = None,
+        dataset: int | None = None,
+        parent: int | None = None,
+        job: int | None = None,
+    ) -> ModelRecord:
+        """Seed a stored model (a checkpoint) holding ``content`` and return its record."""
+        with self._lock:
+            record = self._new_model(
+                self._store(_safe_name(file_name), _bytes(content)),
+                name=name,
+                description=description,
+                meta=meta,
+                dataset=dataset,
+                parent=parent,
+                job=job,
+            )
+            self._seeded[("model", record["id"])] = name
+            return copy.deepcopy(record)
+
+    def _new_dataset(
+        self, name: str, description: str, meta: Mapping[str, Any] | None
+    ) -> DatasetRecord:
+        dataset_id = self._next_id("dataset")
+        record: DatasetRecord = {
+            "id": dataset_id,
+            "name": name,
+            "description": description,
+            "meta": _json(dict(meta or {}), "dataset meta"),
+            "data_unit_count": 0,
+            "created_at": self._now(),
+        }
+        self._datasets[dataset_id] = record
+        self._units[dataset_id] = []
+        return record
+
+    def _add_units(
+        self, dataset_id: int, units: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
+    ) -> list[DataUnitRecord]:
+        stored: list[DataUnitRecord] = []
+        for files, meta in units:
+            records: dict[str, FileRecord] = {}
+            for role, source in files.items():
+                if isinstance(source, tuple):  # (file name, seed content) from add_dataset
+                    file_name, content = source
+                    record = self._store(_safe_name(file_name), _seed_bytes(content))
+                else:
+                    record = self._store(role, source)
+                records[_safe_name(role)] = record
+            stored.append(
+                {
+                    "id": self._next_id("data_unit"),
+                    "dataset": dataset_id,
+                    "files": records,
+                    "meta": _json(dict(meta), "data unit meta"),
+                    "created_at": self._now(),
+                }
+            )
+        self._units[dataset_id].extend(stored)
+        self._datasets[dataset_id]["data_unit_count"] += len(stored)
+        return stored
+
+    def _new_model(
+        self,
+        file: FileRecord,
+        *,
+        name: str,
+        description: str,
+        meta: Mapping[str, Any] | None,
+        dataset: int | None,
+        parent: int | None,
+        job: int | None,
+    ) -> ModelRecord:
+        model_id = self._next_id("model")
+        record: ModelRecord = {
+            "id": model_id,
+            "name": name,
+            "description": description,
+            "meta": _json(dict(meta or {}), "model meta"),
+            "file": file,
+            "dataset": dataset,
+            "parent": parent,
+            "job": job,
+            "created_at": self._now(),
+        }
+        self._models[model_id] = record
+        return record
+
+    # -- inspection --------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[BackendCall]:
+        """The recorded calls of one protocol method, in order."""
+        return [c for c in self.calls if c.method == method]
+
+    @property
+    def uploaded_models(self) -> list[ModelRecord]:
+        """Models the code under test created (``create_model``), oldest first."""
+        seeded = {key for kind, key in self._seeded if kind == "model"}
+        return [copy.deepcopy(m) for i, m in self._models.items() if i not in seeded]
+
+    def model_bytes(self, model: int | Mapping[str, Any]) -> bytes:
+        """The stored content of a model (by id or record); not recorded as a call."""
+        record = self._models[model if isinstance(model, int) else int(model["id"])]
+        return self._files[record["file"]["sha256"]]
+
+    def unused_seeds(self) -> list[str]:
+        """Seeded datasets and models that no call read (``"dataset 1 'digits'"``)."""
+        return [
+            f"{kind} {key} {name!r}"
+            for (kind, key), name in self._seeded.items()
+            if (kind, key) not in self._used
+        ]
+
+    # -- BackendClient: datasets and data units ---------------------------------------------
+
+    def create_dataset(
+        self, name: str, *, description: str = "", meta: Mapping[str, Any] | None = None
+    ) -> DatasetRecord:
+        with self._lock:
+            self._record("create_dataset", name=name, description=description, meta=meta)
+            return copy.deepcopy(self._new_dataset(name, description, meta))
+
+    def get_dataset(self, dataset_id: int) -> DatasetRecord:
+        with self._lock:
+            self._record("get_dataset", dataset_id=dataset_id)
+            return copy.deepcopy(self._dataset(dataset_id))
+
+    def list_datasets(self) -> list[DatasetRecord]:
+        with self._lock:
+            self._record("list_datasets")
+            self._used.update(("dataset", i) for i in self._datasets)
+            return copy.deepcopy(list(self._datasets.values()))
+
+    def add_data_units(
+        self,
+        dataset_id: int,
+        units: Sequence[tuple[Mapping[str, FileSource], Mapping[str, Any]]],
+    ) -> list[DataUnitRecord]:
+        with self._lock:
+            self._record("add_data_units", dataset_id=dataset_id, units=list(units))
+            self._dataset(dataset_id)
+            return copy.deepcopy(self._add_units(dataset_id, units))
+
+    def list_data_units(
+        self, dataset_id: int, *, offset: int = 0, limit: int | None = None
+    ) -> list[DataUnitRecord]:
+        with self._lock:
+            self._record("list_data_units", dataset_id=dataset_id, offset=offset, limit=limit)
+            self._dataset(dataset_id)
+            units = self._units[dataset_id][offset:]
+            return copy.deepcopy(units if limit is None else units[:limit])
+
+    # -- BackendClient: files ----------------------------------------------------------------
+
+    def read_file(self, sha256: str) -> bytes:
+        with self._lock:
+            self._record("read_file", sha256=sha256)
+            return self._file(sha256)
+
+    def download_file(self, sha256: str, dest: str | os.PathLike[str]) -> str:
+        with self._lock:
+            self._record("download_file", sha256=sha256, dest=str(dest))
+            data = self._file(sha256)
+        target = Path(dest)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        return str(target)
+
+    # -- BackendClient: models ---------------------------------------------------------------
+
+    def create_model(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        name: str,
+        description: str = "",
+        meta: Mapping[str, Any] | None = None,
+        dataset: int | None = None,
+        parent: int | None = None,
+        job: int | None = None,
+    ) -> ModelRecord:
+        with self._lock:
+            self._record(
+                "create_model",
+                path=str(path),
+                name=name,
+                description=description,
+                meta=meta,
+                dataset=dataset,
+                parent=parent,
+                job=job,
+            )
+            file = self._store("model", path)
+            record = self._new_model(
+                file,
+                name=name,
+                description=description,
+                meta=meta,
+                dataset=dataset,
+                parent=parent,
+                job=job,
+            )
+            return copy.deepcopy(record)
+
+    def get_model(self, model_id: int) -> ModelRecord:
+        with self._lock:
+            self._record("get_model", model_id=model_id)
+            record = self._models.get(model_id)
+            if record is None:
+                raise self._missing("model", model_id)
+            self._used.add(("model", model_id))
+            return copy.deepcopy(record)
+
+    def list_models(self, *, name: str | None = None) -> list[ModelRecord]:
+        with self._lock:
+            self._record("list_models", name=name)
+            found = [m for m in self._models.values() if name is None or m["name"] == name]
+            self._used.update(("model", m["id"]) for m in found)
+            return copy.deepcopy(found)
+
+    # -- BackendClient: jobs -----------------------------------------------------------------
+
+    def create_job(
+        self,
+        action: str,
+        *,
+        params: Any = None,
+        run_id: str | None = None,
+        plugin: str | None = None,
+    ) -> JobRecord:
+        with self._lock:
+            self._record("create_job", action=action, params=params, run_id=run_id, plugin=plugin)
+            job_id = self._next_id("job")
+            now = self._now()
+            record: JobRecord = {
+                "id": job_id,
+                "action": action,
+                "plugin": plugin,
+                "run_id": run_id,
+                "status": "running",
+                "params": _json(params, "job params"),
+                "progress": {},
+                "metrics": {},
+                "result": None,
+                "error": None,
+                "log_count": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+            self._jobs[job_id] = record
+            self._logs[job_id] = {}
+            return copy.deepcopy(record)
+
+    def get_job(self, job_id: int) -> JobRecord:
+        with self._lock:
+            self._record("get_job", job_id=job_id)
+            return copy.deepcopy(self._job(job_id))
+
+    def list_jobs(self, *, status: str | None = None, limit: int | None = None) -> list[JobRecord]:
+        with self._lock:
+            self._record("list_jobs", status=status, limit=limit)
+            jobs = [j for j in reversed(self._jobs.values()) if status in (None, j["status"])]
+            return copy.deepcopy(jobs if limit is None else jobs[:limit])
+
+    def update_job(
+        self,
+        job_id: int,
+        *,
+        status: str | None = None,
+        progress: Mapping[str, ProgressRecord] | None = None,
+        metrics: Mapping[str, Mapping[str, Any]] | None = None,
+        result: Any = None,
+        error: str | None = None,
+    ) -> None:
+        if status is not None and status not in _JOB_STATUSES:
+            raise ValueError(
+                f"unknown job status {status!r}; use one of {', '.join(_JOB_STATUSES)}"
+            )
+        with self._lock:
+            self._record(
+                "update_job",
+                job_id=job_id,
+                status=status,
+                progress=progress,
+                metrics=metrics,
+                result=result,
+                error=error,
+            )
+            job = self._job(job_id)
+            if status is not None:
+                job["status"] = status
+            if progress:
+                job["progress"].update(_json(dict(progress), "job progress"))
+            if metrics:
+                for step, values in _json(dict(metrics), "job metrics").items():
+                    job["metrics"].setdefault(step, {}).update(values)
+            if result is not None:
+                job["result"] = _json(result, "job result")
+            if error is not None:
+                job["error"] = error
+            job["updated_at"] = self._now()
+
+    def append_job_logs(self, job_id: int, entries: Sequence[LogEntry]) -> int:
+        with self._lock:
+            self._record("append_job_logs", job_id=job_id, entries=list(entries))
+            job = self._job(job_id)
+            log = self._logs[job_id]
+            added = 0
+            for entry in entries:
+                seq = int(entry["seq"])
+                if seq not in log:
+                    log[seq] = _json(dict(entry), "log entry")
+                    added += 1
+            if added:
+                job["log_count"] += added
+                job["updated_at"] = self._now()
+            return added
+
+    def get_job_logs(
+        self, job_id: int, *, after: int | None = None, limit: int | None = None
+    ) -> list[LogEntry]:
+        with self._lock:
+            self._record("get_job_logs", job_id=job_id, after=after, limit=limit)
+            self._job(job_id)
+            entries = [
+                e for s, e in sorted(self._logs[job_id].items()) if after is None or s > after
+            ]
+            return copy.deepcopy(entries if limit is None else entries[:limit])
+
+
+def _bytes(content: bytes | str) -> bytes:
+    return content.encode() if isinstance(content, str) else bytes(content)
+
+
+def _seed_bytes(content: SeedFile) -> bytes:
+    """Seed content: bytes as is, ``str`` as UTF-8 text, a path-like object is read."""
+    if isinstance(content, (bytes, bytearray, memoryview)):
+        return bytes(content)
+    if isinstance(content, str):
+        return content.encode()
+    return Path(content).read_bytes()

@@ -1,0 +1,159 @@
+"""``ActionRunner``: what the ``synapse_run`` fixture returns."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import traceback
+from collections.abc import Mapping
+from typing import Any, overload
+
+from synapse_sdk.plugins.runner import Run, execute_spec
+from synapse_sdk.plugins.spec import ActionSpec, as_spec
+
+from ._context import RecordingContext
+
+__all__ = ["ActionRunner", "resolve_target"]
+
+
+def resolve_target(target: Any, action_name: str | None = None) -> ActionSpec:
+    """An ActionSpec from an action (function, class, spec) or ``(plugin, action_name)``.
+
+    ``plugin`` is a plugin directory, a ``config.yaml`` path or an importable module name; it
+    goes through :func:`synapse_sdk.plugins.loading.resolve_action` so the config's name,
+    method and entrypoint apply exactly as in ``synapse run``.
+    """
+    if action_name is None:
+        return as_spec(target)
+    if not isinstance(target, (str, os.PathLike)):
+        raise TypeError(
+            f"synapse_run({target!r}, {action_name!r}): a plugin reference must be a path or a "
+            f"module name; to run an action object pass it alone: synapse_run(action, params)"
+        )
+    try:
+        loading = importlib.import_module("synapse_sdk.plugins.loading")
+    except ImportError:  # before plugin loading exists: a module name still works
+        from synapse_sdk.plugins.runner import _resolve_module_action
+
+        return _resolve_module_action(os.fspath(target), action_name)
+    spec: ActionSpec = loading.resolve_action(target, action_name)
+    return spec
+
+
+class ActionRunner:
+    """Runs actions with the test's recording context and fake backend; returns the ``Run``.
+
+    Call it as ``synapse_run(action, params)`` (an ``@action`` function, a ``BaseAction``
+    subclass or an ActionSpec) or ``synapse_run(plugin, 'train', params)`` (a plugin dir,
+    ``config.yaml`` or module name). The first run uses the ``synapse_ctx`` context; each later
+    run gets a fresh :class:`RecordingContext` with the same env and backend. With
+    ``check=True`` (the default) a run that did not succeed fails the test with the action's
+    traceback; pass ``check=False`` to get the failed ``Run``.
+    """
+
+    def __init__(self, ctx: RecordingContext) -> None:
+        self.ctx = ctx
+        self.runs: list[Run] = []
+        self.contexts: list[RecordingContext] = []
+
+    def __repr__(self) -> str:
+        return f"ActionRunner(runs={len(self.runs)})"
+
+    @overload
+    def __call__(
+        self,
+        action: Any,
+        params: Any = None,
+        /,
+        *,
+        check: bool = True,
+        reject_unknown: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> Run: ...
+    @overload
+    def __call__(
+        self,
+        plugin: str | os.PathLike[str],
+        action_name: str,
+        params: Any = None,
+        /,
+        *,
+        check: bool = True,
+        reject_unknown: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> Run: ...
+    def __call__(
+        self,
+        target: Any,
+        *args: Any,
+        check: bool = True,
+        reject_unknown: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> Run:
+        __tracebackhide__ = True
+        if len(args) > 2:
+            raise TypeError(
+                f"synapse_run takes (action, params) or (plugin, action_name, params); got "
+                f"{1 + len(args)} positional arguments"
+            )
+        if isinstance(target, (str, os.PathLike)):
+            if not args or not isinstance(args[0], str):
+                raise TypeError(
+                    f"synapse_run({os.fspath(target)!r}, ...): name the action to run, e.g. "
+                    f"synapse_run({os.fspath(target)!r}, 'train', params)"
+                )
+            spec = resolve_target(target, args[0])
+            params = args[1] if len(args) > 1 else None
+        else:
+            if len(args) > 1:
+                raise TypeError(
+                    "synapse_run(action, params): an action object takes no action name"
+                )
+            spec = resolve_target(target)
+            params = args[0] if args else None
+        ctx = self._next_context(env)
+        validated = spec.validate_params(params, reject_unknown=reject_unknown)
+        run = execute_spec(spec, validated, ctx=ctx)
+        self.runs.append(run)
+        if check and not run.ok:
+            _fail_run(run)
+        return run
+
+    def _next_context(self, env: Mapping[str, str] | None) -> RecordingContext:
+        base = self.ctx
+        if not self.contexts and not base.events and env is None:
+            ctx = base
+        else:
+            ctx = RecordingContext(env=base.env if env is None else env, client=base.client)
+        self.contexts.append(ctx)
+        return ctx
+
+
+_HIDDEN = (
+    os.path.join("synapse_sdk", "plugins", "runner.py"),
+    os.path.join("synapse_sdk", "plugins", "spec.py"),
+    os.path.join("synapse_sdk", "plugins", "base.py"),
+)
+
+
+def _action_traceback(exc: BaseException) -> str:
+    """The exception's traceback without the runner's own frames."""
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.endswith(_HIDDEN)
+    ]
+    text = "".join(traceback.format_list(frames))
+    text += "".join(traceback.format_exception_only(type(exc), exc))
+    return text.rstrip()
+
+
+def _fail_run(run: Run) -> None:
+    __tracebackhide__ = True
+    import pytest
+
+    status = run.status.value
+    lines = [f"synapse_run: action {run.action!r} {status}: {run.error}"]
+    cause = run.error.__cause__ if run.error is not None else None
+    if status == "failed" and cause is not None:
+        lines += ["", "Traceback of the action (runner frames hidden):", _action_traceback(cause)]
+    lines += ["", "(pass check=False to get the Run without failing the test)"]
+    pytest.fail("\n".join(lines))
