@@ -1,6 +1,7 @@
-"""Backend clients: the ``BackendClient`` protocol and the embedded ``LocalBackend``.
+"""Backend clients: the ``BackendClient`` protocol, the embedded ``LocalBackend`` and the
+``BackendSink`` that records runs as backend jobs.
 
-``LocalBackend`` is imported on first access so that importing this
+``LocalBackend`` and ``BackendSink`` are imported on first access so that importing this
 package stays cheap.
 """
 
@@ -25,11 +26,13 @@ from .base import (
 
 if TYPE_CHECKING:
     from .local import LocalBackend, default_home
+    from .sink import BackendSink
 
 __all__ = [
     "JOB_STATUSES",
     "RUN_STEP",
     "BackendClient",
+    "BackendSink",
     "DataUnitRecord",
     "DatasetRecord",
     "FileRecord",
@@ -42,7 +45,7 @@ __all__ = [
     "default_home",
 ]
 
-_LAZY = {"LocalBackend": ".local", "default_home": ".local"}
+_LAZY = {"LocalBackend": ".local", "default_home": ".local", "BackendSink": ".sink"}
 
 
 def __getattr__(name: str) -> Any:

@@ -149,6 +149,14 @@ def execute_spec(
     events: list[Event] = []
     recorder = _ListSink(events)
     extra = list(sinks) if sinks else []
+    if ctx.client is not None:
+        # A run with a backend client is recorded there as a job (imported lazily: runs
+        # without a client never load the clients package).
+        from ..clients.sink import job_sink_for
+
+        job_sink = job_sink_for(ctx.client, [*ctx.sinks, *extra])
+        if job_sink is not None:
+            extra.append(job_sink)
     ctx.subscribe(recorder)
     for sink in extra:
         ctx.subscribe(sink)
