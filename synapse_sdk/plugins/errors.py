@@ -9,6 +9,7 @@ action name in its message, a hint saying how to fix it, and the original except
     ├── ActionNotFoundError          unknown action name (also a LookupError); .available
     ├── ActionDefinitionError        an action is written wrongly (also a TypeError)
     ├── ConfigError                  config.yaml / plugin layout; .path, .line, .column
+    │   └── PluginLoadError          an entrypoint cannot be imported; .action, .entrypoint, .plugin_dir
     ├── ExecutionError               the action raised; the original is .__cause__
     │   └── WorkerLostError          the worker process running it died; .exit_code
     ├── CancelledError               the run was cancelled
@@ -36,6 +37,7 @@ __all__ = [
     "IntegrityError",
     "NotFoundError",
     "PluginError",
+    "PluginLoadError",
     "UnsafePathError",
     "ValidationError",
     "WorkerLostError",
@@ -139,6 +141,27 @@ class ConfigError(PluginError):
                     location += f":{column}"
             location += ": "
         super().__init__(location + message, hint=hint)
+
+
+class PluginLoadError(ConfigError):
+    """An action's entrypoint cannot be imported or found; the import error is ``__cause__``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        action: str | None = None,
+        entrypoint: str | None = None,
+        plugin_dir: str | None = None,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.action = action
+        self.entrypoint = entrypoint
+        self.plugin_dir = plugin_dir
+        super().__init__(message, path=path, line=line, column=column, hint=hint)
 
 
 class ExecutionError(PluginError):

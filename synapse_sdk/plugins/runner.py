@@ -6,7 +6,6 @@ This is the local executor; the other executors (task, job, serve, Ray) produce 
 
 from __future__ import annotations
 
-import importlib
 import time
 import traceback
 from collections.abc import Iterable, Mapping
@@ -16,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from .context import RuntimeContext
-from .errors import ActionNotFoundError, CancelledError, ExecutionError, PluginError
+from .errors import CancelledError, ExecutionError, PluginError
 from .events import Event, ResultEvent, RunFinished, RunStarted, Sink, jsonable
 from .spec import ActionSpec, as_spec, is_action
 
@@ -226,9 +225,6 @@ def execute_spec(
 
 # -- run_plugin ----------------------------------------------------------------------------------
 
-_MODULE_ACTIONS: dict[str, tuple[ModuleType, dict[str, ActionSpec]]] = {}
-
-
 def module_actions(module: ModuleType) -> dict[str, ActionSpec]:
     """The actions defined in ``module`` (not imported into it), by name, in definition order."""
     found: dict[str, ActionSpec] = {}
@@ -239,21 +235,17 @@ def module_actions(module: ModuleType) -> dict[str, ActionSpec]:
     return found
 
 
-def _resolve_module_action(plugin: str, action: str) -> ActionSpec:
-    cached = _MODULE_ACTIONS.get(plugin)
-    if cached is None:
-        module = importlib.import_module(plugin)
-        cached = (module, module_actions(module))
-        _MODULE_ACTIONS[plugin] = cached
-    actions = cached[1]
-    try:
-        return actions[action]
-    except KeyError:
-        raise ActionNotFoundError(action, actions, plugin=plugin) from None
+def _resolve_module_action(plugin: Any, action: str) -> ActionSpec:  # replaced on first call
+    # loading imports pydantic and yaml: keep it out of `import synapse_sdk.plugins`
+    global _resolve_module_action
+    from .loading import resolve_action
+
+    _resolve_module_action = resolve_action  # type: ignore[assignment]
+    return resolve_action(plugin, action)
 
 
 def run_plugin(
-    plugin: str,
+    plugin: Any,
     action: str,
     params: Any = None,
     *,
@@ -262,10 +254,33 @@ def run_plugin(
 ) -> Any:
     """Run ``action`` of ``plugin`` and return its result (raising the run's error on failure).
 
-    ``plugin`` is an importable module name. ``options`` go to :func:`run_action` (``env``,
+    ``plugin`` is a plugin directory, its config.yaml path or an importable module name; the
+    plugin is loaded once and cached (re-checked with a stat or two per call, see
+    :mod:`synapse_sdk.plugins.loading`). ``options`` go to :func:`run_action` (``env``,
     ``client``, ``sinks``, ``ctx``, ``reject_unknown``).
     """
-    if mode != "local":
-        raise ValueError(f"unknown mode {mode!r}; supported modes: 'local'")
-    spec = _resolve_module_action(plugin, action)
-    return run_action(spec, params, **options).raise_for_status().result
+    if mode == "local":
+        spec = _resolve_module_action(plugin, action)
+        return run_action(spec, params, **options).raise_for_status().result
+    return run_plugin_record(plugin, action, params, mode=mode, **options).raise_for_status().result
+
+
+def run_plugin_record(
+    plugin: Any,
+    action: str,
+    params: Any = None,
+    *,
+    mode: str = "local",
+    **options: Any,
+) -> Run:
+    """Like :func:`run_plugin` but return the ``Run`` record (what ``synapse run`` prints)."""
+    if mode == "local":
+        return run_action(_resolve_module_action(plugin, action), params, **options)
+    # -- other modes: executors (task, job, serve, ray) plug in here ---------------------------
+    from .errors import ValidationError
+
+    raise ValidationError(
+        f"unknown mode {mode!r}; supported modes: 'local'",
+        errors=[{"loc": ("mode",), "msg": "unsupported mode", "type": "enum", "input": mode}],
+        hint="run with mode='local' (the default)",
+    )

@@ -1,0 +1,148 @@
+"""The ``synapse`` command line: run, list, sync, describe and scaffold plugins.
+
+``main(argv=None) -> int`` is the console script. Each subcommand lives in its own module
+listed in :data:`COMMANDS`; a module exposes ``register(subparsers)`` which adds its parser
+(``subparsers.add_parser(...)``) and sets ``handler=<function(args) -> int>`` with
+``parser.set_defaults``. To add a command (e.g. ``synapse backend``), write
+``synapse_sdk/cli/<name>.py`` with ``register`` and add its module name to :data:`COMMANDS`.
+Keep imports in command modules lazy (inside the handler): every ``synapse`` invocation
+imports every command module to build the parser, and start-up time is a feature.
+
+Exit codes: 0 success, 1 the action failed, 2 usage / params / config errors. User errors
+(any :class:`~synapse_sdk.plugins.errors.PluginError`) print a short message and hint without a
+traceback; ``--debug`` shows it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import IO, Any
+
+__all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "add_common_options", "main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+# Modules (relative to this package) whose `register(subparsers)` adds a subcommand, in help order.
+COMMANDS: list[str] = [".run", ".actions", ".schema", ".sync", ".new", ".backend"]
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """Options every subcommand accepts (``--debug``)."""
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show full tracebacks for errors",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``synapse`` argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="synapse",
+        description="Run, inspect and scaffold synapse-sdk plugins.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(name, __name__)
+        except ModuleNotFoundError as exc:
+            # a command module that is not there (yet) must not break the others
+            if exc.name == __name__ + name:
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``synapse`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # argparse exits 2 on usage errors and 0 for --help
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.version:
+        from importlib.metadata import version
+
+        print(f"synapse-sdk {version('synapse-sdk')}")
+        return EXIT_OK
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    debug = bool(getattr(args, "debug", False))
+    try:
+        return int(handler(args))
+    except KeyboardInterrupt:
+        print_error("interrupted", debug=debug)
+        return 130
+    except Exception as exc:
+        return report_error(exc, debug=debug)
+
+
+def report_error(exc: BaseException, *, debug: bool = False) -> int:
+    """Print ``exc`` for a user and return the exit code it maps to."""
+    from ..plugins.errors import ExecutionError, PluginError
+
+    if isinstance(exc, PluginError):
+        print_error(str(exc), exc=exc if debug else None)
+        return EXIT_FAILED if isinstance(exc, ExecutionError) else EXIT_USAGE
+    if isinstance(exc, ImportError) and "pip install" in str(exc):
+        print_error(str(exc), exc=exc if debug else None)  # a missing extra: the hint is in it
+        return EXIT_USAGE
+    if isinstance(exc, (OSError, ValueError)) and not debug:
+        print_error(f"{type(exc).__name__}: {exc}", hint="run with --debug for the traceback")
+        return EXIT_USAGE
+    # a bug in synapse-sdk itself: always show where
+    print_error(f"internal error: {type(exc).__name__}: {exc}", exc=exc)
+    return EXIT_FAILED
+
+
+def use_color(stream: IO[str]) -> bool:
+    """Colour only on a terminal and never with ``NO_COLOR`` or ``TERM=dumb``."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:
+        return False
+
+
+def style(text: str, code: str, stream: IO[str]) -> str:
+    """``text`` wrapped in the ANSI ``code`` when ``stream`` takes colour."""
+    return f"\033[{code}m{text}\033[0m" if use_color(stream) else text
+
+
+def print_error(
+    message: str,
+    *,
+    hint: str | None = None,
+    exc: BaseException | None = None,
+    debug: bool = False,
+) -> None:
+    """``error: message`` (and ``hint:``) on stderr; the traceback of ``exc`` when given."""
+    err = sys.stderr
+    if exc is not None:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=err)
+    text = message if not hint else f"{message}\n  hint: {hint}"
+    print(f"{style('error:', '1;31', err)} {text}", file=err)
+
+
+def _format_result(value: Any) -> str:
+    import json
+
+    from ..plugins.events import jsonable
+
+    if isinstance(value, str):
+        return value
+    return json.dumps(jsonable(value), indent=2, ensure_ascii=False, default=str)

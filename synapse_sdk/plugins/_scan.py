@@ -1,0 +1,329 @@
+"""Find actions in a plugin's source with ``ast``: nothing is imported or executed.
+
+Used by :meth:`PluginDiscovery.discover_actions` and ``synapse sync``. A class is an action
+when it derives (by name, through classes of the plugin too) from ``BaseAction`` or one of the
+category bases; a function is an action when it is decorated with ``@action``. A file that
+does not parse is an error with file:line, never skipped.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["discover_actions", "iter_sources"]
+
+# SDK classes an action class may derive from (matched by simple name)
+_SDK_BASES = frozenset(
+    {
+        "BaseAction",
+        "BaseTrainAction",
+        "BaseInferenceAction",
+        "BaseExportAction",
+        "BaseUploadAction",
+        "DatasetAction",
+    }
+)
+_SKIP_DIRS = frozenset(
+    {
+        "__pycache__",
+        "tests",
+        "test",
+        "build",
+        "dist",
+        "wheels",
+        "node_modules",
+        "venv",
+        "site-packages",
+    }
+)
+
+
+def iter_sources(root: Path) -> Iterator[tuple[Path, str]]:
+    """``(file, dotted module name)`` for each plugin source file under ``root``, sorted.
+
+    Tests (``test_*.py``, ``*_test.py``, ``conftest.py``, ``tests/``), hidden directories,
+    virtualenvs and build output are skipped.
+    """
+    stack = [(str(root), "")]
+    found: list[tuple[str, str]] = []
+    while stack:
+        directory, package = stack.pop()
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            if entry.is_dir():
+                if name in _SKIP_DIRS or not name.isidentifier():
+                    continue
+                if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+                    continue
+                stack.append((entry.path, f"{package}{name}."))
+            elif name.endswith(".py"):
+                stem = name[:-3]
+                if stem == "conftest" or stem.startswith("test_") or stem.endswith("_test"):
+                    continue
+                if stem == "__init__":
+                    module = package[:-1]
+                    if not module:
+                        continue  # a root __init__.py is not importable as a plugin module
+                else:
+                    module = package + stem
+                found.append((entry.path, module))
+    for path, module in sorted(found):
+        yield Path(path), module
+
+
+class _ClassInfo:
+    __slots__ = (
+        "attrs",
+        "bases",
+        "defines_execute",
+        "doc",
+        "file",
+        "is_abstract",
+        "line",
+        "module",
+        "name",
+    )
+
+    def __init__(self, node: ast.ClassDef, module: str, file: Path) -> None:
+        self.name = node.name
+        self.module = module
+        self.file = file
+        self.line = node.lineno
+        self.bases = [_base_name(b) for b in node.bases]
+        self.doc = _first_line(ast.get_docstring(node))
+        self.attrs: dict[str, Any] = {}
+        self.defines_execute = False
+        self.is_abstract = any(b in {"ABC", "ABCMeta"} for b in self.bases) or any(
+            isinstance(k.value, ast.Name) and k.value.id == "ABCMeta" for k in node.keywords
+        )
+        for stmt in node.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if stmt.name == "execute":
+                    self.defines_execute = True
+            elif isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name):
+                        self.attrs[target.id] = stmt.value
+            elif (
+                isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and stmt.value is not None
+            ):
+                self.attrs[stmt.target.id] = stmt.value
+
+
+def _base_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Subscript):  # BaseAction[Params]
+        node = node.value
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""
+
+
+def _first_line(doc: str | None) -> str:
+    lines = (doc or "").strip().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+def _const_str(node: Any) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _is_action_decorator(node: ast.expr) -> ast.Call | bool:
+    """The decorator's Call node (``@action(...)``), True for bare ``@action``, else False."""
+    target = node.func if isinstance(node, ast.Call) else node
+    name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
+    if name != "action":
+        return False
+    return node if isinstance(node, ast.Call) else True
+
+
+def _snake(name: str) -> str:
+    from .spec import default_action_name
+
+    return default_action_name(name)
+
+
+def _parse(file: Path) -> ast.Module:
+    try:
+        source = file.read_bytes()
+        return ast.parse(source, filename=str(file))
+    except SyntaxError as exc:
+        raise ConfigError(
+            f"cannot scan for actions: syntax error: {exc.msg}",
+            path=str(file),
+            line=exc.lineno,
+            column=exc.offset,
+            hint="fix the syntax error; discovery reads every plugin module",
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read plugin module: {exc}", path=str(file)) from exc
+
+
+def discover_actions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Scan the plugin at ``path`` (a directory or its config.yaml) for actions.
+
+    Returns ``{name: {'entrypoint', 'kind', 'description', 'input_type', 'output_type',
+    'file', 'line'}}`` in file order. ``input_type`` / ``output_type`` are DataType names
+    (or None). Raises ConfigError with file:line for a file that does not parse.
+    """
+    root = Path(path)
+    if root.is_file():
+        root = root.parent
+    if not root.is_dir():
+        raise ConfigError(f"not a plugin directory: {root}", path=str(root))
+    classes: list[_ClassInfo] = []
+    functions: list[tuple[str, dict[str, Any]]] = []
+    type_names: dict[str, str] = {}  # class name -> DataType `name` attribute, from the plugin
+    for file, module in iter_sources(root):
+        tree = _parse(file)
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                info = _ClassInfo(node, module, file)
+                classes.append(info)
+                type_name = _const_str(info.attrs.get("name"))
+                if type_name is not None:
+                    type_names[node.name] = type_name
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for deco in node.decorator_list:
+                    found = _is_action_decorator(deco)
+                    if found is not False:
+                        functions.append(_function_entry(node, found, module, file))
+                        break
+    by_name: dict[str, list[_ClassInfo]] = {}
+    for info in classes:
+        by_name.setdefault(info.name, []).append(info)
+    action_like = _action_classes(classes)
+    results: list[tuple[tuple[Any, Any], str, dict[str, Any]]] = []
+    for info in classes:
+        if info.name not in action_like or info.name in _SDK_BASES:
+            continue
+        if not _is_concrete(info, by_name):
+            continue
+        name = _const_str(info.attrs.get("action_name")) or _snake(info.name)
+        entry: dict[str, Any] = {
+            "entrypoint": f"{info.module}:{info.name}",
+            "kind": "class",
+            "description": _const_str(info.attrs.get("description")) or info.doc,
+            "input_type": _type_name(_inherited(info, "input_type", by_name), type_names),
+            "output_type": _type_name(_inherited(info, "output_type", by_name), type_names),
+            "file": str(info.file),
+            "line": info.line,
+        }
+        results.append(((str(info.file), info.line), name, entry))
+    for name, entry in functions:
+        results.append(((entry["file"], entry["line"]), name, entry))
+    results.sort(key=lambda item: item[0])
+    out: dict[str, dict[str, Any]] = {}
+    for _, name, entry in results:
+        out.setdefault(name, entry)
+    return out
+
+
+def _action_classes(classes: list[_ClassInfo]) -> set[str]:
+    """Names of classes deriving (transitively, by simple name) from an SDK action base."""
+    known = set(_SDK_BASES)
+    changed = True
+    while changed:
+        changed = False
+        for info in classes:
+            if info.name not in known and any(b in known for b in info.bases):
+                known.add(info.name)
+                changed = True
+    return known
+
+
+def _lineage(info: _ClassInfo, by_name: dict[str, list[_ClassInfo]]) -> Iterator[_ClassInfo]:
+    seen = set()
+    stack = [info]
+    while stack:
+        current = stack.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for base in current.bases:
+            stack.extend(by_name.get(base, ()))
+
+
+def _is_concrete(info: _ClassInfo, by_name: dict[str, list[_ClassInfo]]) -> bool:
+    if info.is_abstract:
+        return False
+    if any(c.defines_execute for c in _lineage(info, by_name)):
+        return True
+    # `execute` may come from an SDK category base; only plugin-level "Base*" helpers are skipped
+    return not info.name.startswith(("Base", "_"))
+
+
+def _inherited(info: _ClassInfo, attr: str, by_name: dict[str, list[_ClassInfo]]) -> Any:
+    for current in _lineage(info, by_name):
+        if attr in current.attrs:
+            return current.attrs[attr]
+    return None
+
+
+def _type_name(node: Any, plugin_types: dict[str, str]) -> str | None:
+    if node is None:
+        return None
+    text = _const_str(node)
+    if text is not None:
+        return text
+    if isinstance(node, ast.Constant) and node.value is None:
+        return None
+    cls_name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)
+    if not cls_name:
+        return None
+    if cls_name in plugin_types:
+        return plugin_types[cls_name]
+    from . import types
+
+    builtin = getattr(types, cls_name, None)
+    if isinstance(builtin, type) and issubclass(builtin, types.DataType):
+        return builtin.name
+    return _snake(cls_name)
+
+
+def _function_entry(
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    deco: ast.Call | bool,
+    module: str,
+    file: Path,
+) -> tuple[str, dict[str, Any]]:
+    name = node.name
+    description = ""
+    if isinstance(deco, ast.Call):
+        if deco.args:
+            name = _const_str(deco.args[0]) or name
+        if len(deco.args) > 1:
+            description = _const_str(deco.args[1]) or ""
+        for kw in deco.keywords:
+            if kw.arg == "name":
+                name = _const_str(kw.value) or name
+            elif kw.arg == "description":
+                description = _const_str(kw.value) or ""
+    entry = {
+        "entrypoint": f"{module}:{node.name}",
+        "kind": "function",
+        "description": description or _first_line(ast.get_docstring(node)),
+        "input_type": None,
+        "output_type": None,
+        "file": str(file),
+        "line": node.lineno,
+    }
+    return name, entry

@@ -1,0 +1,293 @@
+"""config.yaml as pydantic models, with errors that point at file:line:column.
+
+:func:`load_config` parses a plugin's ``config.yaml`` (with libyaml when it is installed) and
+validates it into :class:`PluginConfig`. Unknown keys are errors with a "did you mean"; every
+problem is a :class:`~synapse_sdk.plugins.errors.ConfigError` carrying ``path``, ``line`` and
+``column`` of the offending key or value. Key positions are only computed when there is an
+error, so the happy path is one C-level YAML parse plus one pydantic validation.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from .enums import PluginCategory, RunMethod
+from .errors import ConfigError, did_you_mean, format_loc
+
+__all__ = [
+    "CONFIG_FILENAME",
+    "ActionConfig",
+    "PluginConfig",
+    "config_error_at",
+    "load_config",
+    "parse_config",
+    "split_entrypoint",
+]
+
+CONFIG_FILENAME = "config.yaml"
+
+# `pkg.mod:Name`, `pkg.mod:Outer.Name` or `pkg.mod.Name`
+_ENTRYPOINT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*)?$")
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class ActionConfig(_Strict):
+    """One entry of the ``actions:`` mapping.
+
+    ``entrypoint`` is ``module.path:Name`` (``module.path.Name`` is accepted too), relative
+    to the plugin directory. ``method`` says how the action is executed (default ``task``);
+    ``input_type`` / ``output_type`` are DataType names, usually written by ``synapse sync``.
+    """
+
+    entrypoint: str
+    method: RunMethod = RunMethod.TASK
+    description: str = ""
+    input_type: str | None = None
+    output_type: str | None = None
+
+    @field_validator("entrypoint")
+    @classmethod
+    def _check_entrypoint(cls, value: str) -> str:
+        if not _ENTRYPOINT.match(value) or ("." not in value and ":" not in value):
+            raise ValueError(
+                f"entrypoint {value!r} must look like 'package.module:Name' "
+                "(or 'package.module.Name')"
+            )
+        return value
+
+    @property
+    def module_and_attr(self) -> tuple[str, str]:
+        """``('plugin.train', 'TrainAction')`` for either entrypoint spelling."""
+        return split_entrypoint(self.entrypoint)
+
+
+class PluginConfig(_Strict):
+    """A plugin's ``config.yaml``: metadata, dependencies, environment and actions."""
+
+    name: str
+    code: str
+    version: str = "0.1.0"
+    category: PluginCategory = PluginCategory.CUSTOM
+    description: str = ""
+    readme: str = "README.md"
+    data_type: Literal["image", "text", "video", "pcd", "audio", "data"] | None = None
+    tasks: list[str] = Field(default_factory=list)
+    package_manager: Literal["pip", "uv"] = "pip"
+    package_manager_options: list[str] = Field(default_factory=list)
+    wheels_dir: str = "wheels"
+    env: dict[str, str] = Field(default_factory=dict)
+    # Passed through to the execution backend (Ray's runtime_env): free-form on purpose.
+    runtime_env: dict[str, Any] = Field(default_factory=dict)
+    actions: dict[str, ActionConfig] = Field(default_factory=dict)
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_values_are_strings(cls, value: Any) -> Any:
+        # YAML reads `CUDA_VISIBLE_DEVICES: 0` as an int; environment values are strings.
+        if isinstance(value, Mapping):
+            return {
+                k: (str(v).lower() if isinstance(v, bool) else str(v))
+                if isinstance(v, (int, float, bool))
+                else v
+                for k, v in value.items()
+            }
+        return value
+
+    @field_validator("code")
+    @classmethod
+    def _check_code(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", value):
+            raise ValueError(
+                f"code {value!r} must be letters, digits, '-', '_' or '.' (e.g. 'image-classifier')"
+            )
+        return value
+
+
+def split_entrypoint(entrypoint: str) -> tuple[str, str]:
+    """Split ``pkg.mod:Name`` (or ``pkg.mod.Name``) into ``('pkg.mod', 'Name')``."""
+    if ":" in entrypoint:
+        module, _, attr = entrypoint.partition(":")
+        return module, attr
+    module, _, attr = entrypoint.rpartition(".")
+    return module, attr
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def load_config(path: str | os.PathLike[str]) -> PluginConfig:
+    """Read and validate ``config.yaml`` at ``path`` (a file, or a plugin directory).
+
+    Raises ConfigError (with file:line:column) for a missing file, malformed YAML, unknown
+    keys or invalid values.
+    """
+    file = Path(path)
+    if file.is_dir():
+        file = file / CONFIG_FILENAME
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"no {CONFIG_FILENAME} found at {file}",
+            path=str(file),
+            hint="run `synapse new NAME` to scaffold a plugin, or pass the plugin directory",
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {file}: {exc}", path=str(file)) from exc
+    return parse_config(text, path=str(file))
+
+
+def parse_config(text: str, *, path: str = CONFIG_FILENAME) -> PluginConfig:
+    """Validate config.yaml ``text``; ``path`` is only used in error messages."""
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(
+            f"malformed YAML: {problem}",
+            path=path,
+            line=None if mark is None else mark.line + 1,
+            column=None if mark is None else mark.column + 1,
+            hint="check indentation and quoting around this line",
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"malformed YAML: {exc}", path=path) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config.yaml must be a mapping of keys (name, code, actions, ...), "
+            f"got {type(data).__name__}",
+            path=path,
+            line=1,
+            column=1,
+        )
+    try:
+        return PluginConfig.model_validate(data)
+    except PydanticValidationError as exc:
+        raise _config_validation_error(exc, text, path) from exc
+
+
+def _config_validation_error(exc: PydanticValidationError, text: str, path: str) -> ConfigError:
+    errors = exc.errors(include_url=False)
+    # the first error decides the position; every error is listed in the message
+    lines = []
+    first_pos: tuple[int | None, int | None] = (None, None)
+    first_hint: str | None = None
+    for i, err in enumerate(errors):
+        loc = tuple(err["loc"])
+        msg, hint = _describe(err, loc)
+        line, column = locate(text, loc, key=err["type"] == "extra_forbidden")
+        where = f"line {line}: " if line is not None else ""
+        lines.append(f"  {where}{format_loc(loc)}: {msg}")
+        if i == 0:
+            first_pos = (line, column)
+            first_hint = hint
+    count = len(errors)
+    head = "invalid config" if count == 1 else f"invalid config ({count} errors)"
+    return ConfigError(
+        head + ":\n" + "\n".join(lines),
+        path=path,
+        line=first_pos[0],
+        column=first_pos[1],
+        hint=first_hint,
+    )
+
+
+def _fields_at(loc: Sequence[Any]) -> Sequence[str]:
+    """The allowed keys of the mapping that ``loc``'s last element lives in."""
+    if len(loc) >= 3 and loc[0] == "actions":
+        return list(ActionConfig.model_fields)
+    return list(PluginConfig.model_fields)
+
+
+def _describe(err: Mapping[str, Any], loc: Sequence[Any]) -> tuple[str, str | None]:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1]) if loc else "?"
+        allowed = _fields_at(loc)
+        guess = did_you_mean(key, allowed)
+        if guess:
+            return f"unknown key (did you mean {guess!r}?)", f"rename {key!r} to {guess!r}"
+        return "unknown key", "allowed keys: " + ", ".join(allowed)
+    if kind == "missing":
+        return "required key is missing", None
+    got = ""
+    if "input" in err and not isinstance(err["input"], (dict, list)):
+        got = f" (got {err['input']!r})"
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    return msg + got, None
+
+
+def config_error_at(
+    message: str,
+    *,
+    path: str,
+    loc: Sequence[Any],
+    hint: str | None = None,
+    key: bool = False,
+) -> ConfigError:
+    """A ConfigError for the value (or ``key``) at ``loc`` in the config file at ``path``."""
+    line = column = None
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        line, column = locate(text, loc, key=key)
+    except OSError:
+        pass
+    return ConfigError(message, path=path, line=line, column=column, hint=hint)
+
+
+def locate(text: str, loc: Sequence[Any], *, key: bool = False) -> tuple[int | None, int | None]:
+    """1-based (line, column) of the node at ``loc`` in YAML ``text``.
+
+    With ``key=True`` the position of the mapping key itself is returned (for unknown keys).
+    Falls back to the deepest parent found; (None, None) when the text cannot be composed.
+    """
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None, None
+    if node is None:
+        return 1, 1
+    best = node.start_mark
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        found = None
+        if isinstance(node, yaml.MappingNode):
+            for k_node, v_node in node.value:
+                if str(getattr(k_node, "value", None)) == str(part):
+                    found = k_node if (last and key) else v_node
+                    if last and not key and _is_missing(v_node):
+                        found = k_node
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            found = node.value[part]
+        if found is None:
+            break
+        node = found
+        best = node.start_mark
+    return best.line + 1, best.column + 1
+
+
+def _is_missing(node: Any) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.value == "" and node.tag.endswith(":null")

@@ -1,0 +1,257 @@
+"""Find a plugin's actions: from config.yaml, from a module, or from source with ``ast``.
+
+Three modes, one result type:
+
+* :meth:`PluginDiscovery.from_path` reads ``config.yaml``; action code is imported on first
+  use under a private module prefix (see :mod:`synapse_sdk.plugins._isolation`), so the
+  plugin directory needs no ``sys.path`` edit and two plugins that both use a top-level
+  ``plugin`` package do not see each other's modules.
+* :meth:`PluginDiscovery.from_module` introspects an imported module for ``@action``
+  functions and ``BaseAction`` subclasses defined in it.
+* :meth:`PluginDiscovery.discover_actions` parses source with ``ast`` and never imports.
+
+Discovery never mutates user classes or functions: config.yaml metadata (name, method,
+description, entrypoint, input/output types) is applied to an :class:`ActionSpec` copy.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .config import CONFIG_FILENAME, ActionConfig, PluginConfig, config_error_at, load_config
+from .enums import PluginCategory, RunMethod
+from .errors import ActionDefinitionError, ActionNotFoundError, ConfigError
+from .spec import ActionSpec, as_spec
+
+__all__ = ["PluginDiscovery"]
+
+
+class PluginDiscovery:
+    """The actions of one plugin and its parsed configuration.
+
+    Build it with :meth:`from_path` or :meth:`from_module` (or use the cached
+    :func:`synapse_sdk.plugins.loading.load_plugin`). Action names are listed in config
+    order; :meth:`get_action_spec` gives the runnable spec with config metadata applied.
+    """
+
+    def __init__(
+        self,
+        config: PluginConfig,
+        *,
+        root: str | os.PathLike[str] | None = None,
+        config_path: str | os.PathLike[str] | None = None,
+        module: ModuleType | None = None,
+        specs: Mapping[str, ActionSpec] | None = None,
+    ) -> None:
+        self._config = config
+        self.root = None if root is None else Path(root)
+        self.config_path = None if config_path is None else Path(config_path)
+        self.module = module
+        self._specs: dict[str, ActionSpec] = dict(specs or {})
+        self._namespace: Any = None
+
+    def __repr__(self) -> str:
+        where = self.root or (self.module.__name__ if self.module else "?")
+        return f"<PluginDiscovery {self._config.code!r} at {where} actions={self.list_actions()}>"
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def from_path(cls, path: str | os.PathLike[str]) -> PluginDiscovery:
+        """Load the plugin whose ``config.yaml`` is at ``path`` (the directory or the file)."""
+        file = Path(path)
+        if file.is_dir():
+            file = file / CONFIG_FILENAME
+        config = load_config(file)
+        return cls(config, root=file.parent.resolve(), config_path=file.resolve())
+
+    @classmethod
+    def from_module(
+        cls,
+        module: ModuleType | str,
+        name: str | None = None,
+        category: PluginCategory | str | None = None,
+    ) -> PluginDiscovery:
+        """Discover the ``@action`` functions and ``BaseAction`` subclasses defined in ``module``.
+
+        Classes and functions merely imported into the module are not included. ``name``
+        and ``category`` fill the synthetic config (defaults: the module name, ``custom``).
+        """
+        if isinstance(module, str):
+            import importlib
+
+            module = importlib.import_module(module)
+        from .runner import module_actions
+
+        specs = module_actions(module)
+        code = module.__name__.replace("_", "-").replace(".", "-")
+        actions = {
+            action_name: ActionConfig(
+                entrypoint=spec.entrypoint or f"{module.__name__}:{action_name}",
+                method=RunMethod(spec.method) if spec.method else RunMethod.TASK,
+                description=spec.description,
+                input_type=None if spec.input_type is None else spec.input_type.name,
+                output_type=None if spec.output_type is None else spec.output_type.name,
+            )
+            for action_name, spec in specs.items()
+        }
+        config = PluginConfig(
+            name=name or module.__name__,
+            code=code,
+            category=PluginCategory(category) if category else PluginCategory.CUSTOM,
+            description=_first_line(module.__doc__),
+            actions=actions,
+        )
+        return cls(config, module=module, specs=specs)
+
+    @staticmethod
+    def discover_actions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+        """Scan the plugin source at ``path`` with ``ast`` (nothing is imported or executed).
+
+        Returns ``{name: {'entrypoint', 'kind', 'description', 'input_type', 'output_type',
+        'file', 'line'}}``; finds class and ``@action`` function actions. A module with a
+        syntax error raises ConfigError naming its file:line.
+        """
+        from ._scan import discover_actions
+
+        return discover_actions(path)
+
+    # -- queries -----------------------------------------------------------------------------
+
+    @property
+    def config(self) -> PluginConfig:
+        """The parsed config.yaml (synthetic for :meth:`from_module`)."""
+        return self._config
+
+    @property
+    def name(self) -> str:
+        return self._config.name
+
+    @property
+    def code(self) -> str:
+        return self._config.code
+
+    def list_actions(self) -> list[str]:
+        """Action names in config order."""
+        return list(self._config.actions)
+
+    def has_action(self, name: str) -> bool:
+        return name in self._config.actions
+
+    def get_action_config(self, name: str) -> ActionConfig:
+        """The config.yaml entry of action ``name`` (ActionNotFoundError when unknown)."""
+        try:
+            return self._config.actions[name]
+        except KeyError:
+            raise ActionNotFoundError(
+                name, self._config.actions, plugin=self._config.code
+            ) from None
+
+    def get_action_method(self, name: str) -> RunMethod:
+        return self.get_action_config(name).method
+
+    def get_action_entrypoint(self, name: str) -> str:
+        return self.get_action_config(name).entrypoint
+
+    def get_action_class(self, name: str) -> Any:
+        """The action's class, or the decorated function for a function action (imports it)."""
+        return self.get_action_spec(name).target
+
+    def get_action_spec(self, name: str) -> ActionSpec:
+        """The runnable spec of action ``name`` with config.yaml's metadata applied."""
+        spec = self._specs.get(name)
+        if spec is None:
+            spec = self._build_spec(name)
+            self._specs[name] = spec
+        return spec
+
+    def specs(self) -> dict[str, ActionSpec]:
+        """Every action's spec, in config order (imports all action modules)."""
+        return {name: self.get_action_spec(name) for name in self.list_actions()}
+
+    def load_entrypoint(self, entrypoint: str, *, action: str | None = None) -> Any:
+        """Import the object ``entrypoint`` names, from this plugin's code when it is there."""
+        from .loading import load_entrypoint
+
+        return load_entrypoint(
+            entrypoint,
+            self.root,
+            action=action,
+            config_path=None if self.config_path is None else str(self.config_path),
+            namespace=self.namespace,
+        )
+
+    @property
+    def namespace(self) -> Any:
+        """The private import namespace of this plugin's code (None for module plugins)."""
+        if self._namespace is None and self.root is not None:
+            from ._isolation import namespace_for
+
+            self._namespace = namespace_for(self.root)
+        return self._namespace
+
+    def action_files(self, name: str) -> list[str]:
+        """Source files whose change makes action ``name``'s cached spec stale."""
+        spec = self.get_action_spec(name)
+        module = sys.modules.get(getattr(spec.target, "__module__", "") or "")
+        file = getattr(module, "__file__", None)
+        return [file] if file else []
+
+    # -- building specs ----------------------------------------------------------------------
+
+    def _build_spec(self, name: str) -> ActionSpec:
+        entry = self.get_action_config(name)
+        target = self.load_entrypoint(entry.entrypoint, action=name)
+        try:
+            spec = as_spec(target)
+        except ActionDefinitionError as exc:
+            raise self._error(
+                f"action {name!r}: entrypoint {entry.entrypoint!r} is not an action: {exc.message}",
+                name,
+                "entrypoint",
+                hint=exc.hint,
+            ) from exc
+        changes: dict[str, Any] = {
+            "name": name,
+            "method": str(entry.method),
+            "entrypoint": entry.entrypoint,
+        }
+        if entry.description:
+            changes["description"] = entry.description
+        if spec.category is None and self._config.category is not PluginCategory.CUSTOM:
+            changes["category"] = self._config.category
+        for field in ("input_type", "output_type"):
+            type_name = getattr(entry, field)
+            if getattr(spec, field) is None and type_name:
+                changes[field] = self._data_type(name, field, type_name)
+        return spec.replace(**changes)
+
+    def _data_type(self, action: str, field: str, type_name: str) -> Any:
+        from .types import get_data_type
+
+        try:
+            return get_data_type(type_name)
+        except KeyError as exc:
+            raise self._error(
+                f"action {action!r}: {field} {type_name!r} is not a known data type",
+                action,
+                field,
+                hint=str(exc.args[0]).partition("; ")[2] or None,
+            ) from exc
+
+    def _error(self, message: str, action: str, field: str, *, hint: str | None) -> ConfigError:
+        if self.config_path is None:
+            return ConfigError(message, hint=hint)
+        return config_error_at(
+            message, path=str(self.config_path), loc=("actions", action, field), hint=hint
+        )
+
+
+def _first_line(doc: str | None) -> str:
+    lines = (doc or "").strip().splitlines()
+    return lines[0].strip() if lines else ""
