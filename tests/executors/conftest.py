@@ -1,0 +1,132 @@
+"""A real plugin on disk (not importable from the test process) for the executor tests."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+PLUGIN = '''
+import os
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from synapse_sdk.plugins import BaseAction, CancelledError, RuntimeContext, action
+
+
+class CountParams(BaseModel):
+    n: int = Field(default=3, ge=1)
+    sleep: float = 0.0
+    marker: str | None = None
+
+
+class CountResult(BaseModel):
+    total: int
+    pid: int
+    started: float
+    finished: float
+
+
+@action(name="count", result=CountResult)
+def count(params: CountParams, ctx: RuntimeContext) -> CountResult:
+    started = time.time()
+    for i in range(params.n):
+        ctx.set_progress(i + 1, params.n)
+        time.sleep(params.sleep)
+    ctx.set_metrics({"n": params.n})
+    ctx.log("counted", {"n": params.n})
+    return CountResult(total=params.n, pid=os.getpid(), started=started, finished=time.time())
+
+
+class WaitParams(BaseModel):
+    gate: str
+    rollback_marker: str | None = None
+
+
+@action(name="wait_for_gate")
+def wait_for_gate(params: WaitParams, ctx: RuntimeContext) -> dict:
+    """Reports progress, then waits until the gate file exists; rolls back when cancelled."""
+    ctx.set_progress(1, 2)
+    try:
+        while not Path(params.gate).exists():
+            ctx.check_cancelled()
+            time.sleep(0.01)
+    except CancelledError:
+        if params.rollback_marker:
+            Path(params.rollback_marker).write_text("rolled back")
+        raise
+    ctx.set_progress(2, 2)
+    return {"gate": "open"}
+
+
+@action(name="stubborn")
+def stubborn(params: dict, ctx: RuntimeContext) -> None:
+    """Never reaches a cancellation point."""
+    ctx.log("started", {})
+    time.sleep(60)
+
+
+@action(name="boom")
+def boom(params: dict, ctx: RuntimeContext) -> None:
+    ctx.log("about_to_fail", {})
+    raise RuntimeError("bad thing happened")
+
+
+@action(name="die")
+def die(params: dict, ctx: RuntimeContext) -> None:
+    print("dying now", flush=True)
+    os._exit(7)
+
+
+@action(name="environ")
+def environ(params: dict, ctx: RuntimeContext) -> dict:
+    print("hello from the job", flush=True)
+    return {
+        "ctx_env": dict(ctx.env),
+        "os_env": sorted(os.environ),
+        "plugin_var": os.environ.get("PLUGIN_VAR"),
+        "prefix": __import__("sys").prefix,
+    }
+
+
+class EchoParams(BaseModel):
+    text: str
+    times: int = Field(default=1, ge=1, le=10)
+
+
+class EchoResult(BaseModel):
+    echo: str
+
+
+class EchoAction(BaseAction[EchoParams]):
+    action_name = "echo"
+    result_model = EchoResult
+
+    def execute(self) -> EchoResult:
+        self.set_progress(1, 1)
+        return EchoResult(echo=self.params.text * self.params.times)
+'''
+
+
+@pytest.fixture(scope="session")
+def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A plugin directory holding the package ``h8plugin`` (module ``h8plugin.actions``)."""
+    root = tmp_path_factory.mktemp("plugin")
+    package = root / "h8plugin"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "actions.py").write_text(textwrap.dedent(PLUGIN))
+    return str(root)
+
+
+@pytest.fixture(scope="session")
+def task_pool(plugin_dir: str):
+    """One warm pool of two workers shared by the task tests."""
+    from synapse_sdk.plugins.executors import TaskExecutor
+
+    pool = TaskExecutor(2, preload=["h8plugin.actions:count"], plugin_dir=plugin_dir)
+    pool.start(wait=True)
+    yield pool
+    pool.close()
