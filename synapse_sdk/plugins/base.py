@@ -13,8 +13,10 @@ if TYPE_CHECKING:
 
     from pydantic import BaseModel
 
+    from .autolog import AutologSession
     from .context import RuntimeContext
     from .enums import PluginCategory
+    from .steps import StepContext, StepRegistry
     from .types import DataType
 
 __all__ = ["BaseAction", "NoResult"]
@@ -39,7 +41,13 @@ class BaseAction(ABC, Generic[P]):
     generic argument, also through intermediate generic bases such as
     ``BaseTrainAction[MyParams]``.
 
-    Override: ``execute`` (required). Final: ``__init__``, the helpers.
+    Instead of ``execute``, an action may register steps in :meth:`setup_steps`; running it
+    then runs them in order (see :mod:`synapse_sdk.plugins.steps`). Whichever of ``execute`` /
+    ``setup_steps`` is defined lower in the class hierarchy wins, so a subclass's ``execute``
+    replaces the default steps of a category base.
+
+    Override: ``execute`` or ``setup_steps`` (one is required); ``result_from_steps``
+    (optional). Final: ``__init__``, ``run``, ``run_steps``, the helpers.
     """
 
     action_name: ClassVar[str | None] = None
@@ -54,20 +62,102 @@ class BaseAction(ABC, Generic[P]):
         self.params = params
         self.ctx = ctx
 
+    _uses_steps: ClassVar[bool] = False
+    _step_context: StepContext | None = None  # set while run_steps() runs
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "params_model" not in cls.__dict__:
             found = _params_model_from_generics(cls)
             if found is not None:
                 cls.params_model = found
+        cls._uses_steps = _steps_win(cls)
+        if cls._uses_steps and getattr(cls.execute, "__isabstractmethod__", False):
+            # A class made of steps needs no execute(): give it one that runs the steps, so
+            # it is concrete (ABCMeta computes abstractness after __init_subclass__).
+            cls.execute = _execute_steps  # type: ignore[method-assign]
 
     @abstractmethod
     def execute(self) -> Any:
         """The action's work; return the result (a model, a dict, or None)."""
 
     def run(self) -> Any:
-        """Run the action; what runners call. Returns ``execute()``'s result."""
-        return self.execute()
+        """Run the action; what runners call.
+
+        Returns ``execute()``'s result, or runs the steps of :meth:`setup_steps` when the
+        class is made of steps. Integrations started with :meth:`autolog` stop when it returns.
+        """
+        try:
+            if self._uses_steps:
+                return self.run_steps()
+            return self.execute()
+        finally:
+            sessions = self.__dict__.pop("_autolog_sessions", None)
+            if sessions:
+                for session in reversed(list(sessions.values())):
+                    session.stop()
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def setup_steps(self, registry: StepRegistry) -> None:
+        """Register this action's steps (``registry.register(MyStep())``); none by default.
+
+        Category bases register default steps here; extend them with
+        ``super().setup_steps(registry)`` then ``registry.insert_after(...)``,
+        ``registry.insert_before(...)`` or ``registry.remove(...)``.
+        """
+
+    def run_steps(self) -> Any:
+        """Run the steps registered by :meth:`setup_steps` and return
+        :meth:`result_from_steps`. On failure the steps that ran are rolled back and the
+        original exception is re-raised."""
+        from .errors import ActionDefinitionError
+        from .steps import Orchestrator, StepRegistry
+
+        registry = StepRegistry()
+        self.setup_steps(registry)
+        if not registry:
+            raise ActionDefinitionError(
+                f"{type(self).__qualname__}.setup_steps() registered no steps",
+                action=self.ctx.action_name or type(self).action_name,
+                hint="register at least one step (registry.register(MyStep())) or define "
+                "`def execute(self): ...`",
+            )
+        orchestrator = Orchestrator(registry, self.ctx, action=self)
+        self._step_context = orchestrator.context
+        try:
+            context = orchestrator.run()
+        finally:
+            self._step_context = None
+        return self.result_from_steps(context)
+
+    def result_from_steps(self, context: StepContext) -> Any:
+        """The action's result once every step ran: by default the data of the last step
+        that was not skipped (None when every step was skipped)."""
+        for result in reversed(list(context.results.values())):
+            if not result.skipped:
+                return result.data
+        return None
+
+    def autolog(self, framework: str, *, step: str | None = None) -> AutologSession:
+        """Turn ``framework``'s own training callbacks into progress and metrics events.
+
+        ``framework`` is one of the integrations in :mod:`synapse_sdk.plugins.autolog`
+        (e.g. ``'lightgbm'``, ``'xgboost'``). Progress goes to ``step``, or to the running
+        step of a step-based action, or to the overall progress. It stops when the run ends.
+        """
+        from .autolog import autolog
+
+        sessions: dict[str, AutologSession] = self.__dict__.setdefault("_autolog_sessions", {})
+        session = sessions.get(framework)
+        if session is None or not session.active:
+            session = autolog(
+                framework,
+                progress=lambda current, total: self.set_progress(current, total, step),
+                metrics=lambda values: self.set_metrics(values, step),
+            )
+            sessions[framework] = session
+        return session
 
     # -- helpers delegating to the context ---------------------------------------------------
 
@@ -82,12 +172,44 @@ class BaseAction(ABC, Generic[P]):
         self.ctx.log(event, data, file)
 
     def set_progress(self, current: float, total: float, step: str | None = None) -> None:
-        """Report progress (see :meth:`RuntimeContext.set_progress`)."""
+        """Report progress (see :meth:`RuntimeContext.set_progress`).
+
+        While a step runs, progress with ``step=None`` or the step's own name is that step's
+        progress and also moves the overall progress.
+        """
+        steps: StepContext | None = self.__dict__.get("_step_context")
+        running = None if steps is None else steps.current_step
+        if steps is not None and running is not None and step in (None, running.name):
+            steps.set_progress(current, total)
+            return
         self.ctx.set_progress(current, total, step)
 
     def set_metrics(self, value: Mapping[str, Any], step: str | None = None) -> None:
-        """Record metrics (see :meth:`RuntimeContext.set_metrics`)."""
+        """Record metrics (see :meth:`RuntimeContext.set_metrics`); while a step runs,
+        ``step=None`` means that step."""
+        if step is None:
+            steps = self.__dict__.get("_step_context")
+            if steps is not None and steps.current_step is not None:
+                step = steps.current_step.name
         self.ctx.set_metrics(value, step)
+
+
+def _steps_win(cls: type) -> bool:
+    """True when ``setup_steps`` is defined lower in the MRO than a user's ``execute``."""
+    for klass in cls.__mro__:
+        if klass is BaseAction:
+            return False
+        execute = klass.__dict__.get("execute")
+        if execute is not None and execute is not _execute_steps:
+            return False
+        if "setup_steps" in klass.__dict__:
+            return True
+    return False
+
+
+def _execute_steps(self: BaseAction[Any]) -> Any:
+    """Run the action's steps (the ``execute`` of a class made of steps)."""
+    return self.run_steps()
 
 
 def _is_model_class(obj: Any) -> bool:

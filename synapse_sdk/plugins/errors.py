@@ -8,6 +8,7 @@ action name in its message, a hint saying how to fix it, and the original except
     ├── ValidationError              invalid params (also a ValueError); .errors, .action
     ├── ActionNotFoundError          unknown action name (also a LookupError); .available
     ├── ActionDefinitionError        an action is written wrongly (also a TypeError)
+    │   └── StepError                a step or step registry is used wrongly; .step, .available
     ├── ConfigError                  config.yaml / plugin layout; .path, .line, .column
     │   └── PluginLoadError          an entrypoint cannot be imported; .action, .entrypoint, .plugin_dir
     ├── ExecutionError               the action raised; the original is .__cause__
@@ -38,6 +39,7 @@ __all__ = [
     "NotFoundError",
     "PluginError",
     "PluginLoadError",
+    "StepError",
     "UnsafePathError",
     "ValidationError",
     "WorkerLostError",
@@ -115,6 +117,24 @@ class ActionDefinitionError(PluginError, TypeError):
     def __init__(self, message: str, *, action: str | None = None, hint: str | None = None):
         super().__init__(message, hint=hint)
         self.action = action
+
+
+class StepError(ActionDefinitionError):
+    """A step or step registry is used wrongly: duplicate or unknown step name, bad weight,
+    a result read before its step ran. ``.step`` is the step name, ``.available`` the known ones."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: str | None = None,
+        available: Iterable[str] = (),
+        action: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, action=action, hint=hint)
+        self.step = step
+        self.available = list(available)
 
 
 class ConfigError(PluginError):

@@ -261,6 +261,14 @@ def _class_spec(cls: type[BaseAction[Any]]) -> ActionSpec:
     name = cls.action_name or default_action_name(cls.__name__)
     if inspect.isabstract(cls):
         missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
+        if missing == "execute":
+            raise ActionDefinitionError(
+                f"Action class {cls.__qualname__} ({_source_of(cls)}) defines neither "
+                f"execute() nor setup_steps(): it has nothing to run",
+                action=name,
+                hint="define `def execute(self): ...`, or register steps in "
+                "`def setup_steps(self, registry): registry.register(MyStep())`",
+            )
         raise ActionDefinitionError(
             f"Action class {cls.__qualname__} ({_source_of(cls)}) is abstract: it does not "
             f"implement {missing}",
