@@ -254,7 +254,8 @@ def load_entrypoint(
             names = [n for n, v in vars(obj).items() if is_action(v)] or [
                 n for n in dir(obj) if not n.startswith("_")
             ]
-            guess = did_you_mean(part, names)
+            lowered = {n.lower(): n for n in names}
+            guess = lowered.get(part.lower()) or did_you_mean(part, names)
             raise _load_error(
                 f"{who}module {module_name!r} has no attribute {attr!r} "
                 f"(entrypoint {entrypoint!r}{where})",

@@ -89,3 +89,97 @@ def test_missing_entrypoint_module_names_action_entrypoint_and_dir(tmp_path):
     assert (err.line, err.column) == (5, 17)
     assert isinstance(err.__cause__, ImportError)
     assert "cannot import 'plugin.nothere'" in str(err)
+
+
+def _bump(path: Path, text: str) -> None:
+    """Rewrite ``path`` and move its mtime forward (coarse clocks must not hide the change)."""
+    import os
+
+    before = path.stat().st_mtime_ns
+    path.write_text(text)
+    os.utime(path, ns=(before + 10_000_000, before + 10_000_000))
+
+
+def _counter_plugin(root: Path, value: int) -> Path:
+    (root / "plugin").mkdir(parents=True, exist_ok=True)
+    (root / "plugin" / "__init__.py").write_text("")
+    (root / "config.yaml").write_text(
+        "name: c\ncode: c\nactions:\n  value:\n    entrypoint: plugin.act:value\n"
+    )
+    (root / "plugin" / "act.py").write_text(
+        "from synapse_sdk.plugins import action\n\n"
+        f"@action\ndef value(params, ctx):\n    return {value}\n"
+    )
+    return root
+
+
+def test_editing_the_action_module_reloads_the_code(tmp_path):
+    root = _counter_plugin(tmp_path, 1)
+    assert run_plugin(root, "value") == 1
+    _bump(
+        root / "plugin" / "act.py",
+        "from synapse_sdk.plugins import action\n\n@action\ndef value(params, ctx):\n"
+        "    return 22\n",
+    )
+    assert run_plugin(root, "value") == 22
+
+
+def test_editing_config_yaml_is_picked_up(tmp_path):
+    root = _counter_plugin(tmp_path, 1)
+    assert resolve_action(root, "value").method == "task"
+    _bump(
+        root / "config.yaml",
+        "name: c\ncode: c\nactions:\n  value:\n    entrypoint: plugin.act:value\n"
+        "    method: job\n  again:\n    entrypoint: plugin.act:value\n",
+    )
+    assert resolve_action(root, "value").method == "job"
+    assert load_plugin(root).list_actions() == ["value", "again"]
+
+
+def test_reload_reimports_helper_modules(tmp_path):
+    root = _counter_plugin(tmp_path, 0)
+    (root / "plugin" / "helper.py").write_text("N = 5\n")
+    _bump(
+        root / "plugin" / "act.py",
+        "from synapse_sdk.plugins import action\nfrom .helper import N\n\n"
+        "@action\ndef value(params, ctx):\n    return N\n",
+    )
+    assert run_plugin(root, "value") == 5
+    _bump(root / "plugin" / "helper.py", "N = 6\n")
+    assert run_plugin(root, "value") == 5  # only config.yaml and the action module are watched
+    load_plugin(root, reload=True)
+    assert run_plugin(root, "value") == 6
+
+
+def test_syntax_error_in_plugin_code_points_at_the_file(tmp_path):
+    root = _counter_plugin(tmp_path, 1)
+    _bump(root / "plugin" / "act.py", "def broken(:\n")
+    with pytest.raises(PluginLoadError) as info:
+        resolve_action(root, "value")
+    err = info.value
+    assert err.path == str((root / "plugin" / "act.py").resolve())
+    assert err.line == 1
+    assert "syntax error" in str(err)
+    assert isinstance(err.__cause__, SyntaxError)
+
+
+def test_import_error_inside_the_plugin_names_the_missing_module(tmp_path):
+    root = _counter_plugin(tmp_path, 1)
+    _bump(root / "plugin" / "act.py", "import not_installed_anywhere_xyz\n")
+    with pytest.raises(PluginLoadError) as info:
+        resolve_action(root, "value")
+    assert "No module named 'not_installed_anywhere_xyz'" in str(info.value)
+    assert info.value.hint == "the plugin code needs 'not_installed_anywhere_xyz': install it"
+
+
+def test_module_without_actions_has_none():
+    with pytest.raises(ActionNotFoundError) as info:
+        run_plugin("synapse_sdk.plugins.types", "nothing")
+    assert info.value.available == []
+
+
+def test_unsupported_mode_lists_the_supported_ones():
+    from synapse_sdk.plugins.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="unknown mode 'rocket'; supported modes: "):
+        run_plugin(ALPHA, "greet", mode="rocket")

@@ -1,0 +1,171 @@
+"""config.yaml models: every field of the spec's example, unknown keys, positions, bad YAML."""
+
+from __future__ import annotations
+
+import pytest
+
+from synapse_sdk.plugins.config import ActionConfig, PluginConfig, load_config, parse_config
+from synapse_sdk.plugins.enums import PluginCategory, RunMethod
+from synapse_sdk.plugins.errors import ConfigError, PluginError
+
+# The "Complete Example" of the spec, verbatim.
+COMPLETE = """\
+name: Image Classification Plugin
+code: image-classifier
+version: 1.0.0
+category: neural_net
+description: Train and deploy image classification models
+
+data_type: image
+tasks:
+  - image.classification
+
+package_manager: pip
+package_manager_options: []
+wheels_dir: wheels
+
+env:
+  CUDA_VISIBLE_DEVICES: '0'
+  LOG_LEVEL: INFO
+
+runtime_env:
+  py_modules:
+    - ./plugin
+
+actions:
+  train:
+    entrypoint: plugin.train:TrainAction
+    method: job
+    description: Train classification model
+    input_type: dm_v2_dataset
+    output_type: model_weights
+
+  infer:
+    entrypoint: plugin.inference:InferenceAction
+    method: task
+    description: Classify images
+    input_type: image_file
+    output_type: predictions
+
+  export:
+    entrypoint: plugin.export:ExportAction
+    method: task
+    description: Export model to ONNX
+    input_type: model_weights
+    output_type: onnx_model
+"""
+
+
+def test_the_spec_complete_example_parses_into_every_field():
+    config = parse_config(COMPLETE)
+    assert config.name == "Image Classification Plugin"
+    assert config.code == "image-classifier"
+    assert config.version == "1.0.0"
+    assert config.category is PluginCategory.NEURAL_NET
+    assert config.description.startswith("Train and deploy")
+    assert config.readme == "README.md"
+    assert config.data_type == "image"
+    assert config.tasks == ["image.classification"]
+    assert config.package_manager == "pip"
+    assert config.package_manager_options == []
+    assert config.wheels_dir == "wheels"
+    assert config.env == {"CUDA_VISIBLE_DEVICES": "0", "LOG_LEVEL": "INFO"}
+    assert config.runtime_env == {"py_modules": ["./plugin"]}
+    assert list(config.actions) == ["train", "infer", "export"]
+    train = config.actions["train"]
+    assert train == ActionConfig(
+        entrypoint="plugin.train:TrainAction",
+        method=RunMethod.JOB,
+        description="Train classification model",
+        input_type="dm_v2_dataset",
+        output_type="model_weights",
+    )
+    assert train.module_and_attr == ("plugin.train", "TrainAction")
+
+
+def test_defaults_for_a_minimal_config():
+    config = parse_config("name: x\ncode: x\nactions:\n  go:\n    entrypoint: plugin.go.run\n")
+    assert config.category is PluginCategory.CUSTOM
+    assert config.package_manager == "pip"
+    assert config.actions["go"].method is RunMethod.TASK
+    assert config.actions["go"].module_and_attr == ("plugin.go", "run")
+
+
+def test_env_values_written_as_numbers_become_strings():
+    config = parse_config("name: x\ncode: x\nenv:\n  CUDA_VISIBLE_DEVICES: 0\n  DEBUG: true\n")
+    assert config.env == {"CUDA_VISIBLE_DEVICES": "0", "DEBUG": "true"}
+
+
+def test_unknown_top_level_key_names_file_line_column_and_a_guess():
+    text = "name: x\ncode: x\nactoins:\n  go:\n    entrypoint: a.b:C\n"
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, path="p/config.yaml")
+    err = info.value
+    assert isinstance(err, PluginError)
+    assert (err.path, err.line, err.column) == ("p/config.yaml", 3, 1)
+    assert str(err).startswith("p/config.yaml:3:1: invalid config")
+    assert "actoins: unknown key (did you mean 'actions'?)" in str(err)
+    assert err.hint == "rename 'actoins' to 'actions'"
+
+
+def test_unknown_action_key_points_at_the_key():
+    text = "name: x\ncode: x\nactions:\n  go:\n    entrypoint: a.b:C\n    methd: job\n"
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, path="config.yaml")
+    assert (info.value.line, info.value.column) == (6, 5)
+    assert "actions.go.methd: unknown key (did you mean 'method'?)" in str(info.value)
+
+
+def test_bad_value_points_at_the_value():
+    text = "name: x\ncode: x\nactions:\n  go:\n    entrypoint: a.b:C\n    method: jobs\n"
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    assert (info.value.line, info.value.column) == (6, 13)
+    assert "actions.go.method: Input should be 'task', 'job' or 'serve' (got 'jobs')" in str(
+        info.value
+    )
+
+
+def test_missing_entrypoint_and_bad_entrypoint_are_errors():
+    with pytest.raises(ConfigError, match=r"actions\.go\.entrypoint: required key is missing"):
+        parse_config("name: x\ncode: x\nactions:\n  go:\n    method: job\n")
+    with pytest.raises(ConfigError, match=r"must look like 'package\.module:Name'"):
+        parse_config("name: x\ncode: x\nactions:\n  go:\n    entrypoint: not valid\n")
+
+
+def test_every_error_is_listed():
+    with pytest.raises(ConfigError) as info:
+        parse_config("code: x\nversoin: 1\n")
+    message = str(info.value)
+    assert "invalid config (2 errors)" in message
+    assert "name: required key is missing" in message
+    assert "line 2: versoin: unknown key (did you mean 'version'?)" in message
+
+
+def test_malformed_yaml_names_file_and_line():
+    with pytest.raises(ConfigError) as info:
+        parse_config("name: a\n  code: b\n", path="bad/config.yaml")
+    err = info.value
+    assert (err.path, err.line) == ("bad/config.yaml", 2)
+    assert "malformed YAML: mapping values are not allowed" in str(err)
+    assert err.__cause__ is not None
+
+
+def test_non_mapping_document_is_rejected():
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        parse_config("- a\n- b\n")
+
+
+def test_load_config_from_dir_and_file(tmp_path):
+    (tmp_path / "config.yaml").write_text("name: x\ncode: x\n")
+    assert load_config(tmp_path).code == "x"
+    assert load_config(tmp_path / "config.yaml").name == "x"
+    with pytest.raises(ConfigError, match=r"no config\.yaml found") as info:
+        load_config(tmp_path / "missing")
+    assert info.value.hint and "synapse new" in info.value.hint
+
+
+def test_models_are_frozen_and_strict():
+    config = PluginConfig(name="x", code="x")
+    with pytest.raises(ValueError, match="frozen"):
+        config.name = "y"  # type: ignore[misc]
