@@ -71,7 +71,12 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    try:
+        value = getattr(importlib.import_module(module, __name__), name)
+    except ImportError as exc:  # only the syrupy part is optional
+        raise ImportError(
+            f"synapse_testing.{name} needs syrupy: pip install 'synapse-sdk[testing]'"
+        ) from exc
     globals()[name] = value
     return value
 

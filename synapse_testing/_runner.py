@@ -134,12 +134,15 @@ _HIDDEN = (
     os.path.join("synapse_sdk", "plugins", "spec.py"),
     os.path.join("synapse_sdk", "plugins", "base.py"),
 )
+_KIT = os.path.dirname(os.path.abspath(__file__))
 
 
 def _action_traceback(exc: BaseException) -> str:
     """The exception's traceback without the runner's own frames."""
     frames = [
-        f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.endswith(_HIDDEN)
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.endswith(_HIDDEN) and not f.filename.startswith(_KIT)
     ]
     text = "".join(traceback.format_list(frames))
     text += "".join(traceback.format_exception_only(type(exc), exc))

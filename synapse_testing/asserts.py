@@ -31,7 +31,7 @@ __all__ = [
 
 
 def _step(step: str | None) -> str:
-    return "run-level progress" if step is None else f"step {step!r}"
+    return "the run" if step is None else f"step {step!r}"
 
 
 def _num(value: float) -> str:

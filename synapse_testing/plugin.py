@@ -89,6 +89,8 @@ class _State:
 
 
 _STATE = pytest.StashKey[_State]()
+# set when the test itself failed: the teardown checks then stay quiet (one failure is enough)
+_CALL_FAILED = pytest.StashKey[bool]()
 
 
 # -- hooks -----------------------------------------------------------------------------------
@@ -120,6 +122,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.failed and report.when == "call":
+        item.stash[_CALL_FAILED] = True
     if report.failed and report.when != "setup":
         state = item.stash.get(_STATE, None)
         if state is not None and item.config.getoption("synapse_events") == "failed":
@@ -151,17 +155,19 @@ def _state(request: pytest.FixtureRequest) -> _State:
         markers = list(node.iter_markers("synapse"))
         for marker in reversed(markers):  # the closest marker wins
             if marker.args:
-                raise TypeError(
-                    f"@pytest.mark.synapse takes keyword arguments only, got {marker.args!r}"
+                pytest.fail(
+                    f"@pytest.mark.synapse takes keyword arguments only, got {marker.args!r}",
+                    pytrace=False,
                 )
             try:
                 _SIGNATURE.bind(**marker.kwargs)
             except TypeError:
                 known = ", ".join(_SIGNATURE.parameters)
                 bad = ", ".join(sorted(set(marker.kwargs) - set(_SIGNATURE.parameters)))
-                raise TypeError(
-                    f"@pytest.mark.synapse got unknown option(s) {bad}; options: {known}"
-                ) from None
+                pytest.fail(
+                    f"@pytest.mark.synapse got unknown option(s) {bad}; options: {known}",
+                    pytrace=False,
+                )
             merged.update(marker.kwargs)
         options = {
             name: merged.get(name, param.default) for name, param in _SIGNATURE.parameters.items()
@@ -169,6 +175,10 @@ def _state(request: pytest.FixtureRequest) -> _State:
         state = _State(options, bool(request.config.getoption("synapse_lenient")))
         node.stash[_STATE] = state
     return state
+
+
+def _quiet(request: pytest.FixtureRequest) -> bool:
+    return request.node.stash.get(_CALL_FAILED, False)
 
 
 @pytest.fixture
@@ -190,6 +200,8 @@ def synapse_backend(request: pytest.FixtureRequest) -> Iterator[FakeBackend]:
         if callable(option) and option is not _DEFAULT_BACKEND:
             option(backend)
     yield backend
+    if _quiet(request):
+        return
     if state.strict and not state.allow_unused and (backend.calls or state.all_contexts()):
         unused = backend.unused_seeds()
         if unused:
@@ -221,6 +233,9 @@ def synapse_ctx(
     state.contexts.append(ctx)
     _SEEN_WARNINGS.clear()
     yield ctx
+    if _quiet(request):
+        _SEEN_WARNINGS.clear()
+        return
     if state.strict and not state.allow_warnings:
         from synapse_sdk.plugins.events import WarningEvent
 
