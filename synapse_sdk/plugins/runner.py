@@ -64,6 +64,12 @@ class Run:
             raise self.error
         return self
 
+    def _repr_html_(self) -> str:
+        """The notebook summary (status, params, result or a folded traceback)."""
+        from ._html import run_html
+
+        return run_html(self)
+
     def events_of(self, kind: type[Event]) -> list[Any]:
         """The events of one type, in order (``run.events_of(ProgressEvent)``)."""
         return [e for e in self.events if isinstance(e, kind)]

@@ -1,0 +1,753 @@
+"""``ParamsForm``: a pydantic params model as an ipywidgets form.
+
+Each field gets a widget from a type -> widget registry (:func:`register_widget` adds or
+replaces an entry); every edit re-validates the whole model with pydantic and puts each error
+message next to the field it concerns. ``form.value`` returns the validated model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as _dt
+import enum
+import json
+import math
+import pathlib
+import sys
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, Union, get_args, get_origin
+
+import ipywidgets as widgets
+from ipywidgets import Checkbox, Widget
+from pydantic import BaseModel, SecretStr
+from pydantic import ValidationError as PydanticValidationError
+from pydantic.fields import FieldInfo
+from traitlets import TraitError
+
+from ..plugins.errors import ValidationError, format_loc
+
+__all__ = [
+    "FieldEditor",
+    "FieldSpec",
+    "ParamsForm",
+    "WidgetRegistry",
+    "default_registry",
+    "register_widget",
+]
+
+_MISSING: Any = object()
+# Front ends hold numbers as JS doubles: keep one-sided integer bounds representable.
+_INT_LIMIT = 2**53 - 1
+_FLOAT_LIMIT = sys.float_info.max
+_LABEL_WIDTH = "170px"
+
+
+class FieldInputError(ValueError):
+    """A value the widget itself cannot turn into input (e.g. malformed JSON text)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldSpec:
+    """What a widget factory is told about one field.
+
+    ``annotation`` is the field type with ``Optional`` removed (``optional`` says whether None
+    is allowed); the bounds come from the field's constraints (``Field(ge=..., lt=...)``).
+    """
+
+    name: str
+    annotation: Any
+    title: str
+    description: str | None = None
+    default: Any = _MISSING
+    optional: bool = False
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    multiple_of: float | None = None
+    max_length: int | None = None
+    field_info: FieldInfo | None = None
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not _MISSING and self.default is not None
+
+    def replace(self, **changes: Any) -> FieldSpec:
+        return dataclasses.replace(self, **changes)
+
+
+class FieldEditor:
+    """One field's editor: ``widget`` is displayed; ``get`` / ``set`` move values in and out.
+
+    Factories may return a plain ipywidgets value widget (wrapped in this class) or a subclass
+    for values that need converting. ``get`` raises :class:`FieldInputError` for input the
+    widget cannot turn into a value.
+    """
+
+    def __init__(self, widget: widgets.Widget) -> None:
+        self.widget = widget
+
+    def get(self) -> Any:
+        return self.widget.value
+
+    def set(self, value: Any) -> None:
+        self.widget.value = value
+
+    def observe(self, callback: Callable[[], None]) -> None:
+        self.widget.observe(lambda _change: callback(), names="value")
+
+    def set_disabled(self, disabled: bool) -> None:
+        if hasattr(self.widget, "disabled"):
+            self.widget.disabled = disabled
+
+    def show_errors(self, errors: list[tuple[tuple[Any, ...], str]]) -> list[str]:
+        """Show errors located inside this field (``loc`` relative to it); return the ones it
+        cannot place (shown next to the field by the caller)."""
+        return [msg if not loc else f"{format_loc(loc)}: {msg}" for loc, msg in errors]
+
+
+Factory = Callable[[FieldSpec], "widgets.Widget | FieldEditor"]
+
+
+class WidgetRegistry:
+    """Maps a field type to a widget factory; the most specific registered class wins.
+
+    Lookups walk the annotation's MRO, so registering ``int`` also covers ``IntEnum`` unless
+    ``Enum`` (earlier in its MRO) is registered too. Generic forms (``Literal``, ``list[...]``,
+    ``dict[...]``, nested models) are resolved before the class lookup unless the exact
+    annotation is registered.
+    """
+
+    def __init__(self, parent: WidgetRegistry | None = None) -> None:
+        self._map: dict[Any, Factory] = {}
+        self._parent = parent
+
+    def register(self, tp: Any, factory: Factory) -> None:
+        """Use ``factory(spec)`` for fields of type ``tp`` (and its subclasses)."""
+        if not callable(factory):
+            raise TypeError(f"widget factory for {tp!r} must be callable, got {factory!r}")
+        self._map[tp] = factory
+
+    def lookup(self, tp: Any) -> Factory | None:
+        """The factory registered for ``tp`` or its nearest base class, or None."""
+        candidates = tp.__mro__ if isinstance(tp, type) else (tp,)
+        registry: WidgetRegistry | None = self
+        while registry is not None:
+            for cls in candidates:
+                try:
+                    factory = registry._map.get(cls)
+                except TypeError:  # unhashable annotation objects
+                    factory = None
+                if factory is not None:
+                    return factory
+            registry = registry._parent
+        return None
+
+    def editor_for(self, spec: FieldSpec) -> FieldEditor:
+        """Build the editor for ``spec`` (falls back to JSON text for unknown types)."""
+        tp = spec.annotation
+        factory = self._map.get(tp) if _hashable(tp) else None
+        if factory is None:
+            factory = _generic_factory(tp, self)
+        if factory is None:
+            factory = self.lookup(tp)
+        if factory is None:
+            factory = _json_editor
+        made = factory(spec)
+        return made if isinstance(made, FieldEditor) else FieldEditor(made)
+
+
+def _hashable(tp: Any) -> bool:
+    try:
+        hash(tp)
+    except TypeError:
+        return False
+    return True
+
+
+# -- built-in factories ----------------------------------------------------------------------
+
+
+def _bounds(spec: FieldSpec, *, integer: bool, step: float) -> tuple[float | None, float | None]:
+    """Inclusive widget bounds; exclusive bounds move one step inwards."""
+    low = spec.ge
+    if spec.gt is not None:
+        low = spec.gt + step if low is None else max(low, spec.gt + step)
+    high = spec.le
+    if spec.lt is not None:
+        high = spec.lt - step if high is None else min(high, spec.lt - step)
+    if integer:
+        low = None if low is None else math.ceil(low)
+        high = None if high is None else math.floor(high)
+    return low, high
+
+
+def _float_step(spec: FieldSpec) -> float:
+    if spec.multiple_of:
+        return float(spec.multiple_of)
+    candidates = [v for v in (spec.default, spec.ge, spec.gt, spec.le, spec.lt) if v is not None]
+    decimals = 0
+    for value in candidates:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            text = repr(float(value))
+            if "e-" in text:
+                decimals = max(decimals, int(text.split("e-")[1]))
+            elif "." in text:
+                decimals = max(decimals, len(text.split(".")[1].rstrip("0")))
+    return 10.0 ** -max(decimals, 2) if decimals else 0.01
+
+
+def _initial_number(spec: FieldSpec, low: float | None, high: float | None, zero: float) -> Any:
+    if spec.has_default:
+        return spec.default
+    value = zero
+    if low is not None and value < low:
+        value = low
+    if high is not None and value > high:
+        value = high
+    return value
+
+
+def _number_widget(spec: FieldSpec, *, integer: bool) -> widgets.Widget:
+    """A slider when both bounds exist, a bounded box for one bound, a plain box otherwise."""
+    if integer:
+        step: float = int(spec.multiple_of) if spec.multiple_of else 1
+        low, high = _bounds(spec, integer=True, step=1)
+        value: float = int(_initial_number(spec, low, high, 0))
+        limit: float
+        slider, plain, bounded, limit = (
+            widgets.IntSlider,
+            widgets.IntText,
+            widgets.BoundedIntText,
+            _INT_LIMIT,
+        )
+        extra: dict[str, Any] = {}
+    else:
+        step = _float_step(spec)
+        low, high = _bounds(spec, integer=False, step=step)
+        value = float(_initial_number(spec, low, high, 0.0))
+        slider, plain, bounded, limit = (
+            widgets.FloatSlider,
+            widgets.FloatText,
+            widgets.BoundedFloatText,
+            _FLOAT_LIMIT,
+        )
+        decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
+        extra = {"readout_format": f".{decimals}f"}
+    if low is not None and high is not None:
+        return slider(value=value, min=low, max=high, step=step, **extra)
+    if low is None and high is None:
+        return plain(value=value, step=step)
+    return bounded(
+        value=value,
+        min=-limit if low is None else low,
+        max=limit if high is None else high,
+        step=step,
+    )
+
+
+def _int_widget(spec: FieldSpec) -> widgets.Widget:
+    return _number_widget(spec, integer=True)
+
+
+def _float_widget(spec: FieldSpec) -> widgets.Widget:
+    return _number_widget(spec, integer=False)
+
+
+def _bool_widget(spec: FieldSpec) -> widgets.Widget:
+    return widgets.Checkbox(value=bool(spec.default) if spec.has_default else False, indent=False)
+
+
+def _str_widget(spec: FieldSpec) -> widgets.Widget:
+    value = str(spec.default) if spec.has_default else ""
+    if spec.max_length is not None and spec.max_length >= 200:
+        return widgets.Textarea(value=value)
+    return widgets.Text(value=value, placeholder="" if spec.has_default else "required")
+
+
+class _TextValueEditor(FieldEditor):
+    """Text shown for values that pydantic builds back from a string (Path, SecretStr, ...)."""
+
+    def set(self, value: Any) -> None:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        self.widget.value = "" if value is None else str(value)
+
+
+# ParamsForm fills the defaults in through ``set``.
+def _secret_widget(spec: FieldSpec) -> FieldEditor:
+    return _TextValueEditor(widgets.Password(value=""))
+
+
+def _path_widget(spec: FieldSpec) -> FieldEditor:
+    return _TextValueEditor(widgets.Text(placeholder="path"))
+
+
+def _date_widget(spec: FieldSpec) -> widgets.Widget:
+    return widgets.DatePicker(value=spec.default if spec.has_default else None)
+
+
+def _datetime_widget(spec: FieldSpec) -> widgets.Widget:
+    value = spec.default if spec.has_default else None
+    if value is not None and value.tzinfo is not None:
+        return widgets.DatetimePicker(value=value)
+    return widgets.NaiveDatetimePicker(value=value)
+
+
+def _choices(tp: Any) -> list[tuple[str, Any]] | None:
+    if get_origin(tp) is Literal:
+        return [(str(v), v) for v in get_args(tp)]
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return [(str(m.value), m) for m in tp]
+    return None
+
+
+def _dropdown(spec: FieldSpec) -> widgets.Widget:
+    options = _choices(spec.annotation) or []
+    values = [v for _, v in options]
+    value = spec.default if spec.has_default and spec.default in values else values[0]
+    return widgets.Dropdown(options=options, value=value)
+
+
+class _ListEditor(FieldEditor):
+    def get(self) -> Any:
+        return list(self.widget.value)
+
+    def set(self, value: Any) -> None:
+        self.widget.value = [] if value is None else list(value)
+
+
+def _list_widget(spec: FieldSpec) -> FieldEditor:
+    (item,) = get_args(spec.annotation) or (str,)
+    initial = list(spec.default) if spec.has_default else []
+    if item is int:
+        return _ListEditor(widgets.IntsInput(value=initial))
+    if item is float:
+        return _ListEditor(widgets.FloatsInput(value=initial))
+    choices = _choices(item)
+    if choices is not None:
+        tags = [label for label, _ in choices]
+        return _ChoiceListEditor(
+            widgets.TagsInput(
+                value=[str(getattr(v, "value", v)) for v in initial],
+                allowed_tags=tags,
+                allow_duplicates=False,
+            ),
+            dict(choices),
+        )
+    return _ListEditor(widgets.TagsInput(value=[str(v) for v in initial]))
+
+
+class _ChoiceListEditor(_ListEditor):
+    def __init__(self, widget: widgets.Widget, choices: dict[str, Any]) -> None:
+        super().__init__(widget)
+        self._choices = choices
+
+    def get(self) -> Any:
+        return [self._choices.get(tag, tag) for tag in self.widget.value]
+
+    def set(self, value: Any) -> None:
+        self.widget.value = [str(getattr(v, "value", v)) for v in value or []]
+
+
+class _JsonEditor(FieldEditor):
+    """Any value as JSON text; malformed text is a field error, never an exception."""
+
+    def get(self) -> Any:
+        text = self.widget.value.strip()
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FieldInputError(
+                f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            ) from exc
+
+    def set(self, value: Any) -> None:
+        if hasattr(value, "model_dump"):
+            value = value.model_dump(mode="json")
+        self.widget.value = "" if value is None else json.dumps(value, indent=1, default=str)
+
+
+def _json_editor(spec: FieldSpec) -> FieldEditor:
+    editor = _JsonEditor(
+        widgets.Textarea(placeholder="JSON", layout=widgets.Layout(width="320px", height="60px"))
+    )
+    if spec.has_default:
+        editor.set(spec.default)
+    return editor
+
+
+class _OptionalEditor(FieldEditor):
+    """An enable toggle in front of the inner editor; unticked means None."""
+
+    def __init__(self, inner: FieldEditor, enabled: bool) -> None:
+        self.inner = inner
+        self.toggle = widgets.Checkbox(
+            value=enabled,
+            indent=False,
+            layout={"width": "28px"},
+            tooltip="set a value (unticked: None)",
+        )
+        super().__init__(widgets.HBox([self.toggle, inner.widget]))
+        inner.set_disabled(not enabled)
+        self.toggle.observe(lambda _c: inner.set_disabled(not self.toggle.value), names="value")
+
+    def get(self) -> Any:
+        return self.inner.get() if self.toggle.value else None
+
+    def set(self, value: Any) -> None:
+        self.toggle.value = value is not None
+        if value is not None:
+            self.inner.set(value)
+
+    def observe(self, callback: Callable[[], None]) -> None:
+        self.toggle.observe(lambda _change: callback(), names="value")
+        self.inner.observe(callback)
+
+    def set_disabled(self, disabled: bool) -> None:
+        self.toggle.disabled = disabled
+        self.inner.set_disabled(disabled or not self.toggle.value)
+
+    def show_errors(self, errors: list[tuple[tuple[Any, ...], str]]) -> list[str]:
+        return self.inner.show_errors(errors)
+
+
+class _ModelEditor(FieldEditor):
+    """A nested model: a bordered sub-form whose errors land next to its own fields."""
+
+    def __init__(self, form: ParamsForm, title: str) -> None:
+        self.form = form
+        header = widgets.HTML(f"<b>{_esc(title)}</b>")
+        super().__init__(
+            widgets.VBox(
+                [header, form.widget],
+                layout=widgets.Layout(border="1px solid #ccc", padding="4px", margin="2px 0"),
+            )
+        )
+
+    def get(self) -> Any:
+        return self.form.raw_value()
+
+    def set(self, value: Any) -> None:
+        self.form.set_value(value)
+
+    def observe(self, callback: Callable[[], None]) -> None:
+        self.form.on_change(callback)
+
+    def set_disabled(self, disabled: bool) -> None:
+        self.form.set_disabled(disabled)
+
+    def show_errors(self, errors: list[tuple[tuple[Any, ...], str]]) -> list[str]:
+        return self.form._show_errors(errors)
+
+
+def _generic_factory(tp: Any, registry: WidgetRegistry) -> Factory | None:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return _dropdown
+    if origin in (list, set, frozenset, tuple) or tp in (list, set, frozenset):
+        args = get_args(tp)
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            return _json_editor
+        item = args[0] if args else str
+        if item in (str, int, float) or _choices(item) is not None:
+            if origin in (set, frozenset) or origin is tuple:
+                return _json_editor if item not in (str, int, float) else _list_widget_for(origin)
+            return _list_widget
+        return _json_editor
+    if origin in (dict, Mapping) or tp is dict:
+        return _json_editor
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return lambda spec: _ModelEditor(
+            ParamsForm(
+                spec.annotation,
+                registry=registry,
+                values=spec.default if spec.has_default else None,
+            ),
+            spec.title,
+        )
+    return None
+
+
+def _list_widget_for(origin: Any) -> Factory:
+    # Sets and variadic tuples edit like lists; pydantic converts the list back.
+    def factory(spec: FieldSpec) -> FieldEditor:
+        args = get_args(spec.annotation)
+        return _list_widget(spec.replace(annotation=list[args[0]]))  # type: ignore[valid-type]
+
+    return factory
+
+
+def _esc(text: Any) -> str:
+    from ..plugins._html import esc
+
+    return esc(text)
+
+
+default_registry = WidgetRegistry()
+for _tp, _factory in (
+    (int, _int_widget),
+    (float, _float_widget),
+    (bool, _bool_widget),
+    (str, _str_widget),
+    (SecretStr, _secret_widget),
+    (pathlib.PurePath, _path_widget),
+    (_dt.date, _date_widget),
+    (_dt.datetime, _datetime_widget),
+    (enum.Enum, _dropdown),
+):
+    default_registry.register(_tp, _factory)
+
+
+def register_widget(tp: Any, factory: Factory) -> None:
+    """Use ``factory(spec: FieldSpec)`` to build the widget of every field of type ``tp``.
+
+    ``factory`` returns an ipywidgets value widget (its ``value`` goes to pydantic as is) or a
+    :class:`FieldEditor` for values that need converting.
+    """
+    default_registry.register(tp, factory)
+
+
+# -- the form --------------------------------------------------------------------------------
+
+
+def _split_optional(tp: Any) -> tuple[Any, bool]:
+    origin = get_origin(tp)
+    if origin is Union or (sys.version_info >= (3, 10) and origin is types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        optional = len(args) < len(get_args(tp))
+        if len(args) == 1:
+            return args[0], optional
+        return typing.Union[tuple(args)], optional  # noqa: UP007 (built at run time)
+    return tp, False
+
+
+def _field_spec(name: str, info: FieldInfo, values: Mapping[str, Any] | None) -> FieldSpec:
+    annotation, optional = _split_optional(info.annotation)
+    constraints: dict[str, Any] = {}
+    for meta in info.metadata:
+        for key in ("ge", "gt", "le", "lt", "multiple_of", "max_length"):
+            value = getattr(meta, key, None)
+            if value is not None:
+                constraints[key] = value
+    if values is not None and name in values:
+        default = values[name]
+    elif info.default_factory is not None:
+        default = info.default_factory()  # type: ignore[call-arg]
+    elif info.is_required():
+        default = _MISSING
+    else:
+        default = info.default
+    return FieldSpec(
+        name=name,
+        annotation=annotation,
+        title=info.title or name.replace("_", " ").capitalize(),
+        description=info.description,
+        default=default,
+        optional=optional,
+        field_info=info,
+        **constraints,
+    )
+
+
+class _Row:
+    def __init__(self, spec: FieldSpec, editor: FieldEditor) -> None:
+        self.spec = spec
+        self.editor = editor
+        help_html = (
+            f'<div style="color:#777;font-size:11px;line-height:1.2">{_esc(spec.description)}</div>'
+            if spec.description
+            else ""
+        )
+        self.label = widgets.HTML(
+            f'<span title="{_esc(spec.description or spec.name)}">{_esc(spec.title)}</span>'
+            f"{help_html}",
+            layout=widgets.Layout(width=_LABEL_WIDTH, min_width=_LABEL_WIDTH),
+        )
+        self.error = widgets.HTML("", layout=widgets.Layout(margin="0 0 0 8px"))
+        self.error.add_class("synapse-field-error")
+        self.widget = widgets.HBox([self.label, editor.widget, self.error])
+
+    def set_error(self, messages: list[str]) -> None:
+        text = "; ".join(messages)
+        self.error.value = f'<span style="color:#c62828">{_esc(text)}</span>' if text else ""
+
+
+class ParamsForm:
+    """An ipywidgets form for a pydantic model, validated on every edit.
+
+    ``form.widget`` is the displayed box (the form also displays itself); ``form.value`` is the
+    validated model (raising :class:`~synapse_sdk.plugins.errors.ValidationError` while it is
+    invalid); ``form.valid`` and ``form.errors`` (dotted field path -> message) tell why.
+    ``values`` pre-fills fields (a dict or a model instance) over the model's defaults.
+    """
+
+    def __init__(
+        self,
+        model: type[BaseModel] | None,
+        *,
+        registry: WidgetRegistry | None = None,
+        values: Any = None,
+    ) -> None:
+        if model is not None and not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise TypeError(
+                f"ParamsForm expects a pydantic model class, got {model!r}; for an action use "
+                "ActionPanel(action) or ParamsForm(as_spec(action).params_model)"
+            )
+        self.model = model
+        self.registry = registry or default_registry
+        if hasattr(values, "model_dump"):
+            values = values.model_dump()
+        self._callbacks: list[Callable[[], None]] = []
+        self._rows: dict[str, _Row] = {}
+        self.errors: dict[str, str] = {}
+        self._error_list: list[tuple[tuple[Any, ...], str]] = []
+        self.valid = True
+        self._value: Any = None
+        fields = model.model_fields if model is not None else {}
+        for name, info in fields.items():
+            spec = _field_spec(name, info, values)
+            editor = self.registry.editor_for(spec.replace(optional=False))
+            if spec.has_default:
+                # Factories need not fill the default in; the form does, through the editor.
+                # A widget that cannot show the default keeps its own initial value.
+                with contextlib.suppress(TraitError, TypeError, ValueError):
+                    editor.set(spec.default)
+            if spec.optional:
+                editor = _OptionalEditor(editor, enabled=spec.default not in (None, _MISSING))
+            row = _Row(spec, editor)
+            editor.observe(self._changed)
+            self._rows[name] = row
+        self.form_error = widgets.HTML("")
+        self.form_error.add_class("synapse-form-error")
+        children: list[widgets.Widget] = [row.widget for row in self._rows.values()]
+        if not children:
+            children.append(widgets.HTML("<i>This action takes no params.</i>"))
+        self.widget = widgets.VBox([*children, self.form_error])
+        self.validate()
+
+    # -- access ------------------------------------------------------------------------------
+
+    @property
+    def editors(self) -> dict[str, FieldEditor]:
+        """Field name -> its editor (``editors[name].widget`` is the input widget)."""
+        return {name: row.editor for name, row in self._rows.items()}
+
+    @property
+    def widgets(self) -> dict[str, Widget]:
+        """Field name -> the input widget (for an Optional field, its inner widget)."""
+        out = {}
+        for name, row in self._rows.items():
+            editor = row.editor
+            out[name] = (
+                editor.inner.widget if isinstance(editor, _OptionalEditor) else editor.widget
+            )
+        return out
+
+    def toggle(self, name: str) -> Checkbox:
+        """The enable toggle of an Optional field."""
+        editor = self._rows[name].editor
+        if not isinstance(editor, _OptionalEditor):
+            raise KeyError(f"field {name!r} is not Optional: it has no enable toggle")
+        return editor.toggle
+
+    def error_of(self, name: str) -> str:
+        """The message shown next to field ``name`` ('' when it is valid)."""
+        return self.errors.get(name, "")
+
+    @property
+    def value(self) -> Any:
+        """The validated model (a dict for an action without params model)."""
+        if not self.valid:
+            problems = "; ".join(f"{k}: {v}" for k, v in self.errors.items())
+            raise ValidationError(
+                f"The form has {len(self.errors)} invalid field(s): {problems}",
+                errors=[{"loc": loc, "msg": msg, "type": "form"} for loc, msg in self._error_list],
+                hint="fix the fields marked in red",
+            )
+        return self._value
+
+    def raw_value(self) -> dict[str, Any]:
+        """The widgets' values as a dict, before validation (bad JSON text raises)."""
+        return {name: row.editor.get() for name, row in self._rows.items()}
+
+    def set_value(self, values: Any) -> None:
+        """Fill fields from a dict or model instance (unknown keys raise KeyError)."""
+        if hasattr(values, "model_dump"):
+            values = values.model_dump()
+        for name, value in (values or {}).items():
+            if name not in self._rows:
+                raise KeyError(f"{name!r} is not a field of {self._model_name()}")
+            self._rows[name].editor.set(value)
+        self.validate()
+
+    def set_disabled(self, disabled: bool) -> None:
+        for row in self._rows.values():
+            row.editor.set_disabled(disabled)
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every edit (after re-validation)."""
+        self._callbacks.append(callback)
+
+    def _model_name(self) -> str:
+        return self.model.__name__ if self.model is not None else "the form"
+
+    # -- validation --------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self.validate()
+        for callback in list(self._callbacks):
+            callback()
+
+    def validate(self) -> bool:
+        """Re-validate the widgets' values; update inline messages; return ``valid``."""
+        errors: list[tuple[tuple[Any, ...], str]] = []
+        data: dict[str, Any] = {}
+        for name, row in self._rows.items():
+            try:
+                data[name] = row.editor.get()
+            except FieldInputError as exc:
+                errors.append(((name,), str(exc)))
+        if not errors and self.model is not None:
+            try:
+                self._value = self.model.model_validate(data)
+            except PydanticValidationError as exc:
+                errors = [(tuple(e["loc"]), e["msg"]) for e in exc.errors()]
+        elif not errors:
+            self._value = data
+        self._error_list = errors
+        self.errors = {format_loc(loc): msg for loc, msg in errors}
+        leftover = self._show_errors(errors)
+        self.form_error.value = (
+            f'<span style="color:#c62828">{_esc("; ".join(leftover))}</span>' if leftover else ""
+        )
+        self.valid = not errors
+        if errors:
+            self._value = None
+        return self.valid
+
+    def _show_errors(self, errors: list[tuple[tuple[Any, ...], str]]) -> list[str]:
+        by_field: dict[str, list[tuple[tuple[Any, ...], str]]] = {}
+        leftover: list[str] = []
+        for loc, msg in errors:
+            if loc and loc[0] in self._rows:
+                by_field.setdefault(str(loc[0]), []).append((tuple(loc[1:]), msg))
+            else:
+                leftover.append(f"{format_loc(loc)}: {msg}" if loc else msg)
+        for name, row in self._rows.items():
+            row.set_error(row.editor.show_errors(by_field.get(name, [])))
+        return leftover
+
+    # -- display -----------------------------------------------------------------------------
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        state = "valid" if self.valid else f"{len(self.errors)} error(s)"
+        return f"ParamsForm({self._model_name()}, {state})"
