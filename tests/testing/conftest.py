@@ -8,7 +8,7 @@ during it. The kit's lazily loaded names would then keep pointing at the dropped
 import importlib.util
 
 import synapse_sdk.plugins
-import synapse_sdk.plugins.loading  # noqa: F401  (resolve_action, used by synapse_run)
+import synapse_sdk.plugins.loading  # resolve_action, used by synapse_run(plugin, name)
 import synapse_testing
 
 HAS_SYRUPY = importlib.util.find_spec("syrupy") is not None

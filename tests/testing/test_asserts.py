@@ -53,8 +53,7 @@ def test_progress_that_went_backwards_shows_the_timeline():
 def test_progress_that_stopped_short_names_the_last_update():
     run = run_with(lambda ctx: [ctx.set_progress(c, 4) for c in (1, 2)])
     with fails(
-        "progress of the run did not reach its total: last update 2/4\n"
-        "  timeline: 1/4, 2/4"
+        "progress of the run did not reach its total: last update 2/4\n  timeline: 1/4, 2/4"
     ):
         assert_progress_complete(run)
 

@@ -68,7 +68,9 @@ def test_fixtures_work_with_zero_config_and_no_warnings(plugin_repo):
 
 def test_marker_and_options_are_registered_and_documented(pytester):
     markers = pytester.runpytest("--markers")
-    markers.stdout.fnmatch_lines(["@pytest.mark.synapse(*, env=None, backend=<a fresh FakeBackend>,*"])
+    markers.stdout.fnmatch_lines(
+        ["@pytest.mark.synapse(*, env=None, backend=<a fresh FakeBackend>,*"]
+    )
     help_ = pytester.runpytest("--help")
     help_.stdout.fnmatch_lines(
         [
@@ -180,7 +182,7 @@ def test_the_events_of_a_failed_test_are_in_its_report(plugin_repo):
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            ">       assert_progress_complete(run, step=\"eval\")",
+            '>       assert_progress_complete(run, step="eval")',
             "E       AssertionError: no progress was reported for step 'eval'; progress: "
             "step 'train'",
             "*- synapse events -*",

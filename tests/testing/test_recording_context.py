@@ -46,7 +46,10 @@ def test_progress_views_are_per_step():
 
 def test_metrics_views_give_series_per_step_and_key():
     ctx, _ = run_busy()
-    assert ctx.metrics_series() == {"train": {"loss": [1.0, 0.5], "acc": [0, 1]}, None: {"acc": [9]}}
+    assert ctx.metrics_series() == {
+        "train": {"loss": [1.0, 0.5], "acc": [0, 1]},
+        None: {"acc": [9]},
+    }
     assert ctx.metrics("acc") == [0, 1, 9]
     assert ctx.metrics("acc", step="train") == [0, 1]
     assert ctx.metrics("acc", step=None) == [9]
