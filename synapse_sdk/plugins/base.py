@@ -202,7 +202,9 @@ def _steps_win(cls: type) -> bool:
         execute = klass.__dict__.get("execute")
         if execute is not None and execute is not _execute_steps:
             return False
-        if "setup_steps" in klass.__dict__:
+        setup = klass.__dict__.get("setup_steps")
+        # a category base's @default_steps only offers steps; a subclass opts in
+        if setup is not None and not getattr(setup, "_synapse_default_steps", False):
             return True
     return False
 

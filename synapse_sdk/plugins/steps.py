@@ -45,7 +45,7 @@ import re
 import sys
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -64,6 +64,7 @@ __all__ = [
     "StepContext",
     "StepRegistry",
     "StepResult",
+    "default_steps",
 ]
 
 T = TypeVar("T")
@@ -607,6 +608,21 @@ class Orchestrator:
                     runtime.step_event(step.name, "rolled_back", position=position)
         finally:
             context._orchestrator = self
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def default_steps(setup_steps: F) -> F:
+    """Mark a category base's ``setup_steps`` as offered defaults.
+
+    The base stays an ``execute()`` base: its subclasses use the steps only when they define
+    ``setup_steps`` themselves (usually ``super().setup_steps(registry)`` followed by
+    ``insert_before`` / ``insert_after`` / ``remove``); a subclass defining ``execute`` ignores
+    them, and one defining neither is rejected as having nothing to run.
+    """
+    setup_steps._synapse_default_steps = True  # type: ignore[attr-defined]
+    return setup_steps
 
 
 def _add_note(exc: BaseException, note: str) -> None:

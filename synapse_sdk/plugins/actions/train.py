@@ -29,12 +29,21 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 
 from ..enums import PluginCategory
+from ..steps import BaseStep, StepContext, StepRegistry, default_steps
 from ._common import CategoryAction, DatasetView, ProgressCategories, has_param, params_value
 
 if TYPE_CHECKING:
     from ...clients.base import ModelRecord
 
-__all__ = ["BaseTrainAction", "BaseTrainParams", "Checkpoint", "TrainProgress"]
+__all__ = [
+    "BaseTrainAction",
+    "BaseTrainParams",
+    "Checkpoint",
+    "DatasetStep",
+    "ModelUploadStep",
+    "TrainProgress",
+    "TrainStep",
+]
 
 P = TypeVar("P")
 
@@ -84,6 +93,27 @@ class BaseTrainAction(CategoryAction[P], Generic[P]):
 
     progress_categories = TrainProgress
     progress: TrainProgress
+
+    @default_steps
+    def setup_steps(self, registry: StepRegistry) -> None:
+        """Offer the default steps ``dataset -> train -> model_upload`` (weights 1, 8, 1).
+
+        A subclass uses them by defining ``train_model`` and its own ``setup_steps`` that
+        calls ``super().setup_steps(registry)`` (then inserts or removes steps); a subclass
+        defining ``execute`` does not use them. The run's result is the uploaded model record.
+        """
+        registry.register(DatasetStep())
+        registry.register(TrainStep())
+        registry.register(ModelUploadStep())
+
+    def train_model(self, dataset: DatasetView | None, checkpoint: Checkpoint | None) -> Any:
+        """The work of the default ``train`` step: train, then return the path of the model
+        file or directory for the ``model_upload`` step (or None to upload nothing)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} runs the default training steps but does not define "
+            f"train_model(self, dataset, checkpoint) -> model path; define it, or define "
+            f"execute() instead of setup_steps()"
+        )
 
     def get_dataset(self) -> DatasetView:
         """The training dataset named by ``params.dataset`` (a dataset id).
@@ -142,6 +172,44 @@ class BaseTrainAction(CategoryAction[P], Generic[P]):
         self.set_progress(1, 1, step=self.progress.MODEL_UPLOAD)
         self.log("model_created", {"model_id": record["id"], "name": record["name"]})
         return record
+
+
+class DatasetStep(BaseStep[DatasetView]):
+    """Default step ``dataset``: ``get_dataset()``; skipped when ``params.dataset`` is unset."""
+
+    name = TrainProgress.DATASET
+    progress_weight = 1
+
+    def can_skip(self, ctx: StepContext) -> bool:
+        return params_value(ctx.params, "dataset") is None
+
+    def execute(self, ctx: StepContext) -> DatasetView:
+        return ctx.action.get_dataset()
+
+
+class TrainStep(BaseStep[Any]):
+    """Default step ``train``: the action's ``train_model(dataset, checkpoint)``."""
+
+    name = TrainProgress.TRAIN
+    progress_weight = 8
+
+    def execute(self, ctx: StepContext) -> Any:
+        dataset = ctx.result_of(TrainProgress.DATASET) if ctx.ran(TrainProgress.DATASET) else None
+        return ctx.action.train_model(dataset, ctx.action.get_checkpoint())
+
+
+class ModelUploadStep(BaseStep["ModelRecord"]):
+    """Default step ``model_upload``: ``create_model(<path train_model returned>)``;
+    skipped when it returned None."""
+
+    name = TrainProgress.MODEL_UPLOAD
+    progress_weight = 1
+
+    def can_skip(self, ctx: StepContext) -> bool:
+        return not ctx.ran(TrainProgress.TRAIN) or ctx.result_of(TrainProgress.TRAIN) is None
+
+    def execute(self, ctx: StepContext) -> ModelRecord:
+        return ctx.action.create_model(ctx.result_of(TrainProgress.TRAIN))
 
 
 def _int_or_none(value: Any) -> int | None:
