@@ -258,3 +258,63 @@ def test_strict_teardown_checks_fail_with_what_was_left(plugin_repo):
     )
     lenient = plugin_repo.runpytest("-W", "error", "-p", "no:cacheprovider", "--synapse-lenient")
     lenient.assert_outcomes(passed=5)
+
+
+def test_synapse_run_runs_an_action_of_a_plugin_directory(pytester):
+    plugin = pytester.mkdir("greeter")
+    (plugin / "config.yaml").write_text(
+        "name: Greeter\ncode: greeter\nactions:\n  hello:\n    entrypoint: plugin.tools:greet\n"
+    )
+    (plugin / "plugin").mkdir()
+    (plugin / "plugin" / "__init__.py").write_text("")
+    (plugin / "plugin" / "tools.py").write_text(
+        "from synapse_sdk.plugins import action\n\n\n"
+        "@action\n"
+        "def greet(params, ctx):\n"
+        "    ctx.log('greeted', {'who': params['who']})\n"
+        "    return 'hello ' + params['who']\n"
+    )
+    pytester.makepyfile(
+        """
+        from pathlib import Path
+
+        import pytest
+        from synapse_sdk.plugins import ActionNotFoundError
+        from synapse_testing import assert_logged
+
+        PLUGIN = Path(__file__).parent / "greeter"
+
+
+        def test_by_path(synapse_run):
+            run = synapse_run(PLUGIN, "hello", {"who": "ada"})
+            assert run.action == "hello" and run.result == "hello ada"
+            assert_logged(run, "greeted", data={"who": "ada"})
+
+
+        def test_unknown_action(synapse_run):
+            with pytest.raises(ActionNotFoundError):
+                synapse_run(PLUGIN, "helo")
+        """
+    )
+    pytester.runpytest("-W", "error", "-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_the_plugin_autoloads_from_its_entry_point_in_a_fresh_process(pytester):
+    pytester.makepyfile(
+        """
+        from synapse_sdk.plugins import action
+
+
+        @action
+        def noop(params, ctx):
+            ctx.set_progress(1, 1)
+
+
+        def test_it(synapse_run, synapse_ctx):
+            synapse_run(noop)
+            assert synapse_ctx.progress() == [(1, 1)]
+        """
+    )
+    result = pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["plugins: *synapse-sdk-*"])
