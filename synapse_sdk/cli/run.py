@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -46,6 +47,16 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--mode",
         default="local",
         help="where to run: local (default, in this process); executors add more",
+    )
+    backend = parser.add_mutually_exclusive_group()
+    backend.add_argument(
+        "--backend",
+        action="store_true",
+        help="record the run in the LocalBackend ($SYNAPSE_HOME or ./.synapse); the default "
+        "when that directory exists",
+    )
+    backend.add_argument(
+        "--no-backend", action="store_true", help="run without a backend client (ctx.client=None)"
     )
     add_common_options(parser)
     parser.set_defaults(handler=run_command)
@@ -122,11 +133,13 @@ def run_command(args: argparse.Namespace) -> int:
     from ..plugins.sinks import ConsoleSink
 
     params = parse_params(args.params, args.param)
+    options: dict[str, Any] = {"sinks": [ConsoleSink(sys.stderr)]}
     if args.mode == "local":
         resolve_action(args.plugin, args.action)  # load errors surface before any output
-    run = run_plugin_record(
-        args.plugin, args.action, params, mode=args.mode, sinks=[ConsoleSink(sys.stderr)]
-    )
+        client = _local_backend(args)
+        if client is not None:
+            options["client"] = client
+    run = run_plugin_record(args.plugin, args.action, params, mode=args.mode, **options)
     if args.json:
         print(json.dumps(run.to_dict(), indent=2, ensure_ascii=False, default=str))
         return EXIT_OK if run.ok else EXIT_FAILED
@@ -142,3 +155,20 @@ def run_command(args: argparse.Namespace) -> int:
     if run.result is not None:
         print(_format_result(run.result))
     return EXIT_OK
+
+
+def _local_backend(args: argparse.Namespace) -> Any:
+    """The LocalBackend to record the run in, or None.
+
+    Used with ``--backend``, or when the backend's home already exists (``$SYNAPSE_HOME`` or
+    ``./.synapse``): a plain ``synapse run`` in a fresh directory creates nothing and stays fast.
+    """
+    if args.no_backend:
+        return None
+    if not args.backend:
+        home = os.environ.get("SYNAPSE_HOME") or ".synapse"
+        if not os.path.isdir(home):
+            return None
+    from ..clients.local import LocalBackend
+
+    return LocalBackend()

@@ -1,0 +1,84 @@
+"""``synapse actions PLUGIN``: a table of the plugin's actions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from . import EXIT_OK, add_common_options, style
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "actions",
+        help="list the actions of a plugin",
+        description="List the actions of PLUGIN: name, kind (function/class), method, "
+        "input -> output type and description.",
+    )
+    parser.add_argument("plugin", metavar="PLUGIN", help="plugin directory, config.yaml or module")
+    parser.add_argument("--json", action="store_true", help="print the list as JSON")
+    add_common_options(parser)
+    parser.set_defaults(handler=actions_command)
+    return parser
+
+
+def action_rows(plugin: str) -> list[dict[str, str]]:
+    """One row per action of ``plugin`` in config order (imports the action code)."""
+    from ..plugins.loading import load_plugin
+
+    discovery = load_plugin(plugin)
+    rows = []
+    for name, spec in discovery.specs().items():
+        rows.append(
+            {
+                "name": name,
+                "kind": spec.kind,
+                "method": spec.method or "task",
+                "input_type": spec.input_type.name if spec.input_type else "",
+                "output_type": spec.output_type.name if spec.output_type else "",
+                "description": spec.description,
+                "entrypoint": spec.entrypoint or "",
+            }
+        )
+    return rows
+
+
+def render_table(rows: list[dict[str, str]], *, stream: Any = None) -> str:
+    """The rows as an aligned text table (bold header on a colour terminal)."""
+    stream = sys.stdout if stream is None else stream
+    header = ["NAME", "KIND", "METHOD", "INPUT -> OUTPUT", "DESCRIPTION"]
+    body = [
+        [
+            r["name"],
+            r["kind"],
+            r["method"],
+            f"{r['input_type'] or '-'} -> {r['output_type'] or '-'}",
+            r["description"],
+        ]
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header) - 1)]
+    lines = []
+    for i, line in enumerate([header, *body]):
+        text = (
+            "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=False))
+            + "  "
+            + line[-1]
+        )
+        lines.append(style(text.rstrip(), "1", stream) if i == 0 else text.rstrip())
+    return "\n".join(lines)
+
+
+def actions_command(args: argparse.Namespace) -> int:
+    rows = action_rows(args.plugin)
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif not rows:
+        print("no actions", file=sys.stderr)
+    else:
+        print(render_table(rows))
+    return EXIT_OK
