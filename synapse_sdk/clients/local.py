@@ -2,8 +2,9 @@
 
 Layout under the root directory (``$SYNAPSE_HOME``, default ``./.synapse``)::
 
-    synapse.db              SQLite database (WAL): datasets, data units, models, jobs, job logs
-    blobs/ab/abcdef...      file contents, named by their sha256
+    synapse.db              SQLite database (WAL): datasets, data units, models, jobs, job logs,
+                            and the contents of small files (<= 64 KiB), keyed by sha256
+    blobs/ab/abcdef...      contents of larger files, named by their sha256
     tmp/                    uploads in progress (renamed into blobs/ once complete)
 
 Several processes may use the same root at once: SQLite's WAL mode and ``BEGIN IMMEDIATE``
@@ -44,6 +45,9 @@ from .paths import is_sha256, safe_name
 __all__ = ["LocalBackend", "default_home"]
 
 _CHUNK = 1 << 20
+# Files up to this size live in the database (one row, written in the record's transaction);
+# larger ones are files under blobs/.
+_INLINE_MAX = 64 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -88,6 +92,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS blobs (
+    sha256 TEXT PRIMARY KEY,
+    data BLOB NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS job_logs (
     job INTEGER NOT NULL,
     seq INTEGER NOT NULL,
@@ -106,8 +114,8 @@ def default_home() -> Path:
     return Path(os.environ.get("SYNAPSE_HOME") or ".synapse")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# One encoder reused: json.dumps(...) with options builds a new encoder on every call.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class LocalBackend:
@@ -264,9 +272,16 @@ class LocalBackend:
             raise
         return sha, size
 
-    def _file_record(self, role: str, source: FileSource) -> FileRecord:
+    def _file_record(self, role: str, source: FileSource) -> tuple[FileRecord, bytes | None]:
+        """Store ``source``; small contents are returned to be inserted into the ``blobs``
+        table by the caller's transaction (one file per data unit would otherwise cost a
+        file creation each), larger ones go to ``blobs/`` first."""
         if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
             name = safe_name(role)
+            if len(data) <= _INLINE_MAX:
+                return {"name": name, "sha256": hashlib.sha256(data).hexdigest(),
+                        "size": len(data)}, data  # fmt: skip
         else:
             path = Path(source)
             if not path.is_file():
@@ -276,41 +291,65 @@ class LocalBackend:
                     hint="pass a file path",
                 )
             name = safe_name(path.name)
+            if path.stat().st_size <= _INLINE_MAX:
+                data = path.read_bytes()
+                return {"name": name, "sha256": hashlib.sha256(data).hexdigest(),
+                        "size": len(data)}, data  # fmt: skip
         try:
             sha, size = self._store(source)
         except OSError as exc:
             raise BackendError(f"Cannot store {name}: {exc}", backend=str(self.root)) from exc
-        return {"name": name, "sha256": sha, "size": size}
+        return {"name": name, "sha256": sha, "size": size}, None
+
+    @staticmethod
+    def _insert_inline(db: sqlite3.Connection, blobs: Sequence[tuple[str, bytes]]) -> None:
+        db.executemany("INSERT OR IGNORE INTO blobs (sha256, data) VALUES (?, ?)", blobs)
+
+    def _inline(self, sha256: str) -> bytes | None:
+        rows = self._query("SELECT data FROM blobs WHERE sha256 = ?", (sha256,))
+        return bytes(rows[0][0]) if rows else None
+
+    def _verify(self, data: bytes, sha256: str, where: str) -> bytes:
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != sha256:
+            raise IntegrityError(where, expected=sha256, actual=actual, backend=str(self.root))
+        return data
 
     def read_file(self, sha256: str) -> bytes:
         """The bytes of a stored file, verified against its sha256."""
         path = self._blob_path(sha256)
+        inline = self._inline(sha256)
+        if inline is not None:
+            return self._verify(inline, sha256, f"{self._db_path}#blobs/{sha256}")
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             raise NotFoundError("file", sha256, backend=str(self.root)) from None
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != sha256:
-            raise IntegrityError(str(path), expected=sha256, actual=actual, backend=str(self.root))
-        return data
+        return self._verify(data, sha256, str(path))
 
     def download_file(self, sha256: str, dest: str | os.PathLike[str]) -> str:
         """Copy a stored file to ``dest`` (verified; replaced atomically)."""
         path = self._blob_path(sha256)
+        inline = self._inline(sha256)
         target = Path(dest)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
         try:
             digest = hashlib.sha256()
             with os.fdopen(fd, "wb") as out:
-                try:
-                    src = path.open("rb")
-                except FileNotFoundError:
-                    raise NotFoundError("file", sha256, backend=str(self.root)) from None
-                with src:
-                    while chunk := src.read(_CHUNK):
-                        digest.update(chunk)
-                        out.write(chunk)
+                if inline is not None:
+                    path = Path(f"{self._db_path}#blobs/{sha256}")
+                    digest.update(inline)
+                    out.write(inline)
+                else:
+                    try:
+                        src = path.open("rb")
+                    except FileNotFoundError:
+                        raise NotFoundError("file", sha256, backend=str(self.root)) from None
+                    with src:
+                        while chunk := src.read(_CHUNK):
+                            digest.update(chunk)
+                            out.write(chunk)
             if digest.hexdigest() != sha256:
                 raise IntegrityError(
                     str(path), expected=sha256, actual=digest.hexdigest(), backend=str(self.root)
@@ -351,11 +390,18 @@ class LocalBackend:
     ) -> list[DataUnitRecord]:
         self.get_dataset(dataset_id)  # fail before storing any file
         prepared: list[tuple[str, str]] = []
+        inline: list[tuple[str, bytes]] = []
         for files, meta in units:
-            records = {safe_name(role): self._file_record(role, src) for role, src in files.items()}
+            records: dict[str, FileRecord] = {}
+            for role, src in files.items():
+                record, data = self._file_record(role, src)
+                records[safe_name(role)] = record
+                if data is not None:
+                    inline.append((record["sha256"], data))
             prepared.append((_dumps(records), _dumps(dict(meta))))
         now = time.time()
         with self._write() as db:
+            self._insert_inline(db, inline)
             first = None
             for files_json, meta_json in prepared:
                 cur = db.execute(
@@ -401,8 +447,10 @@ class LocalBackend:
     ) -> ModelRecord:
         # The blob is complete (fsynced and renamed) before the row exists; the row is one
         # INSERT in one transaction, so there is never a record pointing at half a file.
-        file = self._file_record("model", path)
+        file, data = self._file_record("model", path)
         with self._write() as db:
+            if data is not None:
+                self._insert_inline(db, [(file["sha256"], data)])
             cur = db.execute(
                 "INSERT INTO models (name, description, meta, file, dataset, parent, job, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -74,17 +75,31 @@ def test_model_round_trip_and_download_is_verified(backend, tmp_path):
     assert Path(out).read_bytes() == weights.read_bytes()
 
 
-def test_a_corrupted_blob_fails_on_read_and_leaves_no_download(backend, tmp_path):
+def _corrupt_on_disk(backend, sha):
+    (backend.root / "blobs" / sha[:2] / sha).write_bytes(b"evil" * 30_000)
+
+
+def _corrupt_inline(backend, sha):
+    db = sqlite3.connect(backend.root / "synapse.db")
+    with db:
+        db.execute("UPDATE blobs SET data = ? WHERE sha256 = ?", (b"evil" * 30_000, sha))
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("size", "corrupt"), [(200_000, _corrupt_on_disk), (100, _corrupt_inline)], ids=["disk", "db"]
+)
+def test_a_corrupted_file_fails_on_read_and_leaves_no_download(backend, tmp_path, size, corrupt):
     src = tmp_path / "model.bin"
-    src.write_bytes(b"good weights")
+    src.write_bytes(b"g" * size)
     model = backend.create_model(src, name="m")
     sha = model["file"]["sha256"]
-    blob = backend.root / "blobs" / sha[:2] / sha
-    blob.write_bytes(b"evil weights")
+    assert backend.read_file(sha) == src.read_bytes()
+    corrupt(backend, sha)
     with pytest.raises(IntegrityError) as info:
         backend.read_file(sha)
     assert info.value.expected == sha
-    assert info.value.actual == hashlib.sha256(b"evil weights").hexdigest()
+    assert info.value.actual == hashlib.sha256(b"evil" * 30_000).hexdigest()
     dest = tmp_path / "dl" / "w.bin"
     with pytest.raises(IntegrityError):
         backend.download_file(sha, dest)
