@@ -1,0 +1,1 @@
+"""The digits example plugin: upload, train, infer and export actions."""
