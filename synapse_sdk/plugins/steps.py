@@ -39,7 +39,6 @@ What the orchestrator guarantees:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 import sys
@@ -522,10 +521,13 @@ class Orchestrator:
                 ran.append((step, None))
                 t0 = time.perf_counter()
                 out = step.execute(context)
-                result = out if isinstance(out, StepResult) else StepResult(out)
-                result = dataclasses.replace(
-                    result, step=step.name, duration=time.perf_counter() - t0
-                )
+                duration = time.perf_counter() - t0
+                if isinstance(out, StepResult):
+                    result = StepResult(
+                        out.data, out.rollback_data, out.skipped, step.name, duration
+                    )
+                else:
+                    result = StepResult(out, step=step.name, duration=duration)
                 ran[-1] = (step, result)
                 context._results[step.name] = result
                 if self._step_fraction < 1.0:
