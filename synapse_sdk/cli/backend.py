@@ -1,0 +1,200 @@
+"""``synapse backend ...``: look into the LocalBackend (datasets, models, jobs, logs) and
+import a folder as a dataset.
+
+The backend is the LocalBackend at ``--home`` (default ``$SYNAPSE_HOME`` or ``./.synapse``).
+Listing never creates it; ``import-dataset`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import EXIT_OK, add_common_options
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "backend",
+        help="list datasets, models, jobs and logs of the LocalBackend; import datasets",
+        description="Inspect the LocalBackend ($SYNAPSE_HOME or ./.synapse) and import data.",
+    )
+    commands = parser.add_subparsers(dest="backend_command", metavar="COMMAND", required=True)
+
+    def leaf(name: str, help: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = commands.add_parser(name, help=help, description=help)
+        sub.add_argument(
+            "--home", metavar="DIR", help="LocalBackend root (default: $SYNAPSE_HOME or ./.synapse)"
+        )
+        sub.add_argument("--json", action="store_true", help="print JSON records")
+        add_common_options(sub)
+        return sub
+
+    leaf("datasets", "list datasets").set_defaults(handler=_datasets)
+    models = leaf("models", "list models (and checkpoints)")
+    models.add_argument("--name", help="only models with this name")
+    models.set_defaults(handler=_models)
+    jobs = leaf("jobs", "list jobs (runs recorded in the backend), newest first")
+    jobs.add_argument("--status", choices=("running", "succeeded", "failed", "cancelled"))
+    jobs.add_argument("--limit", type=int, default=20, help="at most N jobs (default 20)")
+    jobs.set_defaults(handler=_jobs)
+    logs = leaf("logs", "print the log of a job, in order")
+    logs.add_argument("job", type=int, metavar="JOB", help="job id (see `synapse backend jobs`)")
+    logs.add_argument("--after", type=int, metavar="SEQ", help="only entries after this seq")
+    logs.add_argument("--limit", type=int, help="at most N entries")
+    logs.set_defaults(handler=_logs)
+    imp = leaf("import-dataset", "create a dataset from the files below PATH")
+    imp.add_argument("path", metavar="PATH", help="folder; PATH/<label>/<file> sets meta.label")
+    imp.add_argument("--name", help="dataset name (default: the folder name)")
+    imp.add_argument(
+        "--ext", action="append", metavar=".EXT", help="only files with this suffix (repeatable)"
+    )
+    imp.set_defaults(handler=_import_dataset)
+    return parser
+
+
+def _backend(args: argparse.Namespace, *, create: bool = False) -> Any:
+    from ..clients.local import LocalBackend, default_home
+    from ..plugins.errors import BackendError
+
+    home = args.home or os.fspath(default_home())
+    if not create and not os.path.isfile(os.path.join(home, "synapse.db")):
+        raise BackendError(
+            f"No LocalBackend at {os.path.abspath(home)}",
+            backend=home,
+            hint="run an action with `synapse run PLUGIN ACTION --backend` first, or point "
+            "--home / $SYNAPSE_HOME at an existing backend",
+        )
+    return LocalBackend(home)
+
+
+def _print_json(records: Any) -> int:
+    print(json.dumps(records, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _when(ts: float) -> str:
+    return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _table(headers: Sequence[str], rows: list[Sequence[Any]]) -> None:
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    for row in [list(headers), *cells]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    if not rows:
+        print("(none)")
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    with _backend(args) as backend:
+        records = backend.list_datasets()
+    if args.json:
+        return _print_json(records)
+    rows = [(d["id"], d["name"], d["data_unit_count"], _when(d["created_at"])) for d in records]
+    _table(("ID", "NAME", "DATA UNITS", "CREATED"), rows)
+    return EXIT_OK
+
+
+def _models(args: argparse.Namespace) -> int:
+    with _backend(args) as backend:
+        records = backend.list_models(name=args.name)
+    if args.json:
+        return _print_json(records)
+    rows = [
+        (
+            m["id"],
+            m["name"],
+            m["file"]["name"],
+            _size(m["file"]["size"]),
+            _dash(m["dataset"]),
+            _dash(m["parent"]),
+            _dash(m["job"]),
+            _when(m["created_at"]),
+        )
+        for m in records
+    ]
+    _table(("ID", "NAME", "FILE", "SIZE", "DATASET", "PARENT", "JOB", "CREATED"), rows)
+    return EXIT_OK
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    with _backend(args) as backend:
+        records = backend.list_jobs(status=args.status, limit=args.limit)
+    if args.json:
+        return _print_json(records)
+    rows = [
+        (
+            j["id"],
+            j["action"],
+            j["status"],
+            _progress(j["progress"]),
+            j["log_count"],
+            _when(j["created_at"]),
+            (j["error"] or "").splitlines()[0][:60] if j["error"] else "",
+        )
+        for j in records
+    ]
+    _table(("ID", "ACTION", "STATUS", "PROGRESS", "LOGS", "CREATED", "ERROR"), rows)
+    return EXIT_OK
+
+
+def _logs(args: argparse.Namespace) -> int:
+    with _backend(args) as backend:
+        entries = backend.get_job_logs(args.job, after=args.after, limit=args.limit)
+    if args.json:
+        return _print_json(entries)
+    out = sys.stdout
+    for e in entries:
+        data = e["data"]
+        if e["event"] == "message" and set(data) <= {"message", "exception"}:
+            text = str(data.get("message", ""))
+        else:
+            text = f"{e['event']} {json.dumps(data, ensure_ascii=False)}" if data else e["event"]
+        out.write(f"{e['seq']:>7} {_when(e['time'])} {e['level'].upper():<8} {text}\n")
+    return EXIT_OK
+
+
+def _import_dataset(args: argparse.Namespace) -> int:
+    from ..plugins.actions.upload import import_directory
+
+    with _backend(args, create=True) as backend:
+        record = import_directory(backend, args.path, name=args.name, extensions=args.ext)
+    if args.json:
+        return _print_json(record)
+    print(
+        f"dataset {record['id']} {record['name']!r}: {record['data_unit_count']} data units "
+        f"in {backend.root}"
+    )
+    return EXIT_OK
+
+
+def _dash(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def _progress(progress: dict[str, Any]) -> str:
+    parts = []
+    for step, record in progress.items():
+        pct = record.get("percent")
+        label = step or "run"
+        parts.append(f"{label} {pct:.0f}%" if pct is not None else f"{label} {record['current']}")
+    return ", ".join(parts) or "-"
