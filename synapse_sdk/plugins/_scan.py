@@ -114,14 +114,30 @@ class _ClassInfo:
                     self.defines_execute = True
             elif isinstance(stmt, ast.Assign):
                 for target in stmt.targets:
-                    if isinstance(target, ast.Name):
-                        self.attrs[target.id] = stmt.value
+                    if isinstance(target, ast.Name) and target.id in _ATTRS:
+                        self.attrs[target.id] = _value(stmt.value)
             elif (
                 isinstance(stmt, ast.AnnAssign)
                 and isinstance(stmt.target, ast.Name)
+                and stmt.target.id in _ATTRS
                 and stmt.value is not None
             ):
-                self.attrs[stmt.target.id] = stmt.value
+                self.attrs[stmt.target.id] = _value(stmt.value)
+
+
+# class attributes discovery reads; kept as plain values so per-file results can be cached
+_ATTRS = frozenset({"action_name", "description", "input_type", "output_type", "name"})
+
+
+def _value(node: ast.expr) -> Any:
+    """A str constant as itself, None as None, a (dotted) name as ``('name', 'Cls')``."""
+    if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, str)):
+        return node.value
+    if isinstance(node, ast.Attribute):
+        return ("name", node.attr)
+    if isinstance(node, ast.Name):
+        return ("name", node.id)
+    return ("other", None)
 
 
 def _base_name(node: ast.expr) -> str:
@@ -140,6 +156,8 @@ def _first_line(doc: str | None) -> str:
 
 
 def _const_str(node: Any) -> str | None:
+    if isinstance(node, str):
+        return node
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     return None
@@ -160,9 +178,8 @@ def _snake(name: str) -> str:
     return default_action_name(name)
 
 
-def _parse(file: Path) -> ast.Module:
+def _parse(file: Path, source: bytes) -> ast.Module:
     try:
-        source = file.read_bytes()
         return ast.parse(source, filename=str(file))
     except SyntaxError as exc:
         raise ConfigError(
@@ -176,12 +193,52 @@ def _parse(file: Path) -> ast.Module:
         raise ConfigError(f"cannot read plugin module: {exc}", path=str(file)) from exc
 
 
+_FileScan = tuple[list[_ClassInfo], list[tuple[str, dict[str, Any]]]]
+# path -> (mtime_ns, size, scan): a file is parsed again only when it changes
+_CACHE: dict[str, tuple[int, int, _FileScan]] = {}
+
+
+def _scan_file(file: Path, module: str, tree: ast.Module) -> _FileScan:
+    classes: list[_ClassInfo] = []
+    functions: list[tuple[str, dict[str, Any]]] = []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            classes.append(_ClassInfo(node, module, file))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for deco in node.decorator_list:
+                found = _is_action_decorator(deco)
+                if found is not False:
+                    functions.append(_function_entry(node, found, module, file))
+                    break
+    return classes, functions
+
+
+def _cached_scan(file: Path, module: str) -> _FileScan:
+    """The file's scan: from the cache while the file is unchanged, else parsed now."""
+    key = str(file)
+    try:
+        st = os.stat(key)
+        cached = _CACHE.get(key)
+        if cached is not None and cached[0] == st.st_mtime_ns and cached[1] == st.st_size:
+            return cached[2]
+        with open(key, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read plugin module: {exc}", path=key) from exc
+    # every module is parsed, even one that never mentions actions: a syntax error anywhere
+    # is reported rather than hiding what the file would have defined
+    scan = _scan_file(file, module, _parse(file, data))
+    _CACHE[key] = (st.st_mtime_ns, st.st_size, scan)
+    return scan
+
+
 def discover_actions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """Scan the plugin at ``path`` (a directory or its config.yaml) for actions.
 
     Returns ``{name: {'entrypoint', 'kind', 'description', 'input_type', 'output_type',
     'file', 'line'}}`` in file order. ``input_type`` / ``output_type`` are DataType names
-    (or None). Raises ConfigError with file:line for a file that does not parse.
+    (or None). Raises ConfigError with file:line for a file that does not parse. Per-file
+    results are cached in this process until the file changes (mtime or size).
     """
     root = Path(path)
     if root.is_file():
@@ -190,22 +247,13 @@ def discover_actions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"not a plugin directory: {root}", path=str(root))
     classes: list[_ClassInfo] = []
     functions: list[tuple[str, dict[str, Any]]] = []
-    type_names: dict[str, str] = {}  # class name -> DataType `name` attribute, from the plugin
     for file, module in iter_sources(root):
-        tree = _parse(file)
-        for node in tree.body:
-            if isinstance(node, ast.ClassDef):
-                info = _ClassInfo(node, module, file)
-                classes.append(info)
-                type_name = _const_str(info.attrs.get("name"))
-                if type_name is not None:
-                    type_names[node.name] = type_name
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                for deco in node.decorator_list:
-                    found = _is_action_decorator(deco)
-                    if found is not False:
-                        functions.append(_function_entry(node, found, module, file))
-                        break
+        file_classes, file_functions = _cached_scan(file, module)
+        classes.extend(file_classes)
+        functions.extend(file_functions)
+    type_names = {  # class name -> DataType `name` attribute, from the plugin
+        info.name: info.attrs["name"] for info in classes if isinstance(info.attrs.get("name"), str)
+    }
     by_name: dict[str, list[_ClassInfo]] = {}
     for info in classes:
         by_name.setdefault(info.name, []).append(info)
@@ -228,7 +276,7 @@ def discover_actions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
         }
         results.append(((str(info.file), info.line), name, entry))
     for name, entry in functions:
-        results.append(((entry["file"], entry["line"]), name, entry))
+        results.append(((entry["file"], entry["line"]), name, dict(entry)))
     results.sort(key=lambda item: item[0])
     out: dict[str, dict[str, Any]] = {}
     for _, name, entry in results:
@@ -279,15 +327,10 @@ def _inherited(info: _ClassInfo, attr: str, by_name: dict[str, list[_ClassInfo]]
 
 
 def _type_name(node: Any, plugin_types: dict[str, str]) -> str | None:
-    if node is None:
-        return None
-    text = _const_str(node)
-    if text is not None:
-        return text
-    if isinstance(node, ast.Constant) and node.value is None:
-        return None
-    cls_name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)
-    if not cls_name:
+    if node is None or isinstance(node, str):
+        return node
+    kind, cls_name = node
+    if kind != "name":
         return None
     if cls_name in plugin_types:
         return plugin_types[cls_name]

@@ -254,3 +254,16 @@ def test_discover_actions_on_the_sample_plugin_matches_config():
     found = PluginDiscovery.discover_actions(ALPHA)
     assert found["train"]["entrypoint"] == "plugin.train:TrainAction"
     assert found["greet"]["entrypoint"] == "plugin.tools:greet"
+
+
+def test_discover_actions_sees_edits_to_cached_files(tmp_path):
+    import os
+
+    write(tmp_path, PLUGIN_SOURCES)
+    assert "renamed" not in PluginDiscovery.discover_actions(tmp_path)
+    funcs = tmp_path / "plugin" / "funcs.py"
+    before = funcs.stat().st_mtime_ns
+    funcs.write_text(funcs.read_text().replace('name="convert"', 'name="renamed"'))
+    os.utime(funcs, ns=(before + 10_000_000, before + 10_000_000))
+    found = PluginDiscovery.discover_actions(tmp_path)
+    assert "renamed" in found and "convert" not in found

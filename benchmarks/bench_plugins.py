@@ -1,0 +1,193 @@
+"""Plugin benchmarks (issue 3): CLI wall time, ast discovery, cached run_plugin overhead.
+
+Run: python benchmarks/bench_plugins.py [--quick]
+Each figure is a median, quoted against a baseline measured in the same process:
+
+1. ``synapse run PLUGIN noop`` as a whole process vs ``python -c pass`` (target: <= 0.3 s).
+2. ``PluginDiscovery.discover_actions`` on a generated plugin of 1,000 modules (<= 0.5 s).
+3. repeated ``run_plugin(path, ...)`` vs ``run_action`` on the same action (<= +20 µs).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from synapse_sdk.plugins import run_action, run_plugin
+from synapse_sdk.plugins.discovery import PluginDiscovery
+from synapse_sdk.plugins.loading import resolve_action
+
+NOOP_CONFIG = "name: Bench\ncode: bench\nactions:\n  noop:\n    entrypoint: plugin.noop:noop\n"
+NOOP_CODE = (
+    "from synapse_sdk.plugins import action\n\n\n"
+    "@action\ndef noop(params, ctx):\n    return {'ok': True}\n"
+)
+MODULE_CODE = '''\
+"""Generated module {i}."""
+
+from pydantic import BaseModel
+
+from synapse_sdk.plugins import BaseAction, action
+from synapse_sdk.plugins.types import DMv2Dataset, ModelWeights
+
+
+class Params{i}(BaseModel):
+    epochs: int = 1
+    name: str = "m{i}"
+
+
+def helper_{i}(x: int) -> int:
+    return x * {i}
+
+
+class Train{i}Action(BaseAction[Params{i}]):
+    """Train model {i}."""
+
+    input_type = DMv2Dataset
+    output_type = ModelWeights
+
+    def execute(self) -> dict:
+        for epoch in range(self.params.epochs):
+            self.set_progress(epoch + 1, self.params.epochs)
+        return {{"model": helper_{i}(self.params.epochs)}}
+
+
+@action(name="convert_{i}", description="Convert {i}")
+def convert_{i}(params, ctx):
+    return {{"n": {i}}}
+'''
+
+
+def make_noop_plugin(root: Path) -> Path:
+    (root / "plugin").mkdir(parents=True)
+    (root / "config.yaml").write_text(NOOP_CONFIG)
+    (root / "plugin" / "__init__.py").write_text("")
+    (root / "plugin" / "noop.py").write_text(NOOP_CODE)
+    return root
+
+
+def make_big_plugin(root: Path, modules: int) -> Path:
+    (root / "plugin").mkdir(parents=True)
+    (root / "config.yaml").write_text("name: Big\ncode: big\n")
+    (root / "plugin" / "__init__.py").write_text("")
+    for i in range(modules):
+        package = root / "plugin" / f"group{i // 100}"
+        package.mkdir(exist_ok=True)
+        (package / "__init__.py").touch()
+        (package / f"mod{i}.py").write_text(MODULE_CODE.format(i=i))
+    return root
+
+
+def wall(argv: list[str], runs: int) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + sys of the child) of running ``argv``."""
+    times = []
+    cpu = []
+    env = {**os.environ, "NO_COLOR": "1"}
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        subprocess.run(argv, check=True, capture_output=True, env=env)
+        times.append(time.perf_counter() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(times), statistics.median(cpu)
+
+
+def per_call(fn, number: int, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    """Median µs per call over ``repeat`` batches of ``number`` calls."""
+    batches = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        batches.append((time.perf_counter() - t0) / number * 1e6)
+    return statistics.median(batches)
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    runs = 5 if quick else 15
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        noop = make_noop_plugin(tmp_path / "noop")
+
+        # 1. whole-process `synapse run`
+        script = Path(sys.executable).with_name("synapse")
+        cli = [str(script)] if script.exists() else [sys.executable, "-m", "synapse_sdk.cli"]
+        wall([*cli, "run", str(noop), "noop"], 2)  # warm the bytecode caches
+        base = wall([sys.executable, "-c", "pass"], runs)
+        pyd = wall([sys.executable, "-c", "import pydantic, yaml"], runs)
+        cli_time = wall([*cli, "run", str(noop), "noop", "--no-backend"], runs)
+        print(f"1. synapse run (trivial action), whole process, median of {runs}:")
+        print(
+            f"   synapse run PLUGIN noop:       {cli_time[0]:.3f} s wall, {cli_time[1]:.3f} s CPU"
+        )
+        print(f"   baseline python -c pass:       {base[0]:.3f} s wall, {base[1]:.3f} s CPU")
+        print(f"   python -c 'import pydantic, yaml': {pyd[0]:.3f} s wall, {pyd[1]:.3f} s CPU")
+        print(f"   load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+        # 2. ast discovery of a 1,000-module plugin
+        modules = 1000
+        big = make_big_plugin(tmp_path / "big", modules)
+        from synapse_sdk.plugins import _scan
+
+        times = []
+        cpu = []
+        for _ in range(3 if quick else 7):
+            _scan._CACHE.clear()  # cold: every module parsed
+            t0, c0 = time.perf_counter(), time.process_time()
+            found = PluginDiscovery.discover_actions(big)
+            times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        assert len(found) == 2 * modules, len(found)
+        warm = []
+        for _ in range(3 if quick else 7):
+            t0 = time.perf_counter()
+            PluginDiscovery.discover_actions(big)
+            warm.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        sources = [path.read_bytes() for path in big.rglob("*.py")]
+        read_only = time.perf_counter() - t0
+        import ast
+
+        t0 = time.perf_counter()
+        for source in sources:
+            ast.parse(source)
+        parse_only = time.perf_counter() - t0
+        print(f"2. discover_actions on {modules} modules ({len(found)} actions), medians:")
+        print(
+            f"   cold (every file parsed):      {statistics.median(times):.3f} s wall, "
+            f"{statistics.median(cpu):.3f} s CPU"
+        )
+        print(f"   warm (unchanged files cached): {statistics.median(warm):.3f} s")
+        print(f"   baseline: reading the files:   {read_only:.3f} s")
+        print(f"   baseline: ast.parse of them:   {parse_only:.3f} s")
+
+        # 3. cached run_plugin(path) vs run_action
+        spec = resolve_action(noop, "noop")
+        path = str(noop)
+        number, repeat = (2000, 5) if quick else (5000, 15)
+        run_plugin(path, "noop")
+        pairs = []
+        for _ in range(repeat):  # interleaved, so load on the machine hits both alike
+            a = per_call(lambda: run_action(spec, None), number, 1)
+            p = per_call(lambda: run_plugin(path, "noop"), number, 1)
+            pairs.append((a, p))
+        action_us = statistics.median(a for a, _ in pairs)
+        plugin_us = statistics.median(p for _, p in pairs)
+        delta = statistics.median(p - a for a, p in pairs)
+        print(f"3. run_action(spec):          {action_us:7.1f} µs/call")
+        print(f"   run_plugin(path, 'noop'):  {plugin_us:7.1f} µs/call")
+        print(f"   overhead of run_plugin:    {delta:+7.1f} µs/call (median of paired batches)")
+        stat_us = per_call(lambda: os.stat(path), number, repeat)
+        print(f"   (one os.stat on this disk: {stat_us:.1f} µs; the cache check does two)")
+
+
+if __name__ == "__main__":
+    main()
