@@ -95,6 +95,8 @@ def test_lightgbm_patches_are_undone_when_the_run_ends_even_on_failure():
 
 
 def test_lightgbm_sklearn_fit_inside_a_step_drives_step_and_overall_progress():
+    pytest.importorskip("sklearn")  # LightGBM's scikit-learn API needs it
+
     class Fit(BaseStep[float]):
         name = "train"
         progress_weight = 3
@@ -180,6 +182,8 @@ def test_xgboost_train_with_the_function_api_and_a_with_block():
 
 
 def test_xgboost_sklearn_fit_through_the_action_helper():
+    pytest.importorskip("sklearn")  # XGBoost's scikit-learn API needs it
+
     class Fit(BaseAction[Params]):
         def execute(self) -> int:
             self.autolog("xgb")
