@@ -150,7 +150,7 @@ def _load_module(name: str) -> PluginDiscovery:
     try:
         module = importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name is not None and name.startswith(exc.name):
+        if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
             raise ConfigError(
                 f"no plugin at {name!r}: no such directory or importable module",
                 path=name,

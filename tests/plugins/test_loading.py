@@ -183,3 +183,14 @@ def test_unsupported_mode_lists_the_supported_ones():
 
     with pytest.raises(ValidationError, match="unknown mode 'rocket'; supported modes: "):
         run_plugin(ALPHA, "greet", mode="rocket")
+
+
+def test_module_reference_not_found_vs_missing_dependency(tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match="no such directory or importable module"):
+        load_plugin("no_such_plugin_module_xyz")
+    (tmp_path / "needs_dep_mod.py").write_text("import missing_dependency_xyz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginLoadError) as info:
+        load_plugin("needs_dep_mod")
+    assert "No module named 'missing_dependency_xyz'" in str(info.value)
+    assert isinstance(info.value.__cause__, ModuleNotFoundError)
