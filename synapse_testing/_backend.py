@@ -8,7 +8,6 @@ fake holds.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -58,8 +57,36 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of JSON data (records hold nothing else), much cheaper than deepcopy."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if kind is list:
+        return [_copy(v) for v in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict and all(type(k) is str for k in value):
+        return {k: _plain(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_plain(v) for v in value]
+    if kind in _SCALARS and not (kind is float and value != value):  # NaN is not JSON
+        return value
+    raise TypeError
+
+
 def _json(value: Any, what: str) -> Any:
     """A deep JSON copy, as a real backend stores it (non-JSON values fail like over HTTP)."""
+    try:
+        return _plain(value)
+    except TypeError:  # not plain JSON data: let the json module convert it or say why not
+        pass
     try:
         return json.loads(json.dumps(value))
     except (TypeError, ValueError) as exc:
@@ -236,7 +263,7 @@ class FakeBackend:
             all_units.extend(units)
             self._add_units(dataset_id, all_units)
             self._seeded[("dataset", dataset_id)] = name
-            return copy.deepcopy(record)
+            return _copy(record)
 
     def add_model(
         self,
@@ -262,7 +289,7 @@ class FakeBackend:
                 job=job,
             )
             self._seeded[("model", record["id"])] = name
-            return copy.deepcopy(record)
+            return _copy(record)
 
     def _new_dataset(
         self, name: str, description: str, meta: Mapping[str, Any] | None
@@ -342,7 +369,7 @@ class FakeBackend:
     def uploaded_models(self) -> list[ModelRecord]:
         """Models the code under test created (``create_model``), oldest first."""
         seeded = {key for kind, key in self._seeded if kind == "model"}
-        return [copy.deepcopy(m) for i, m in self._models.items() if i not in seeded]
+        return [_copy(m) for i, m in self._models.items() if i not in seeded]
 
     def model_bytes(self, model: int | Mapping[str, Any]) -> bytes:
         """The stored content of a model (by id or record); not recorded as a call."""
@@ -364,18 +391,18 @@ class FakeBackend:
     ) -> DatasetRecord:
         with self._lock:
             self._record("create_dataset", name=name, description=description, meta=meta)
-            return copy.deepcopy(self._new_dataset(name, description, meta))
+            return _copy(self._new_dataset(name, description, meta))
 
     def get_dataset(self, dataset_id: int) -> DatasetRecord:
         with self._lock:
             self._record("get_dataset", dataset_id=dataset_id)
-            return copy.deepcopy(self._dataset(dataset_id))
+            return _copy(self._dataset(dataset_id))
 
     def list_datasets(self) -> list[DatasetRecord]:
         with self._lock:
             self._record("list_datasets")
             self._used.update(("dataset", i) for i in self._datasets)
-            return copy.deepcopy(list(self._datasets.values()))
+            return _copy(list(self._datasets.values()))
 
     def add_data_units(
         self,
@@ -385,7 +412,7 @@ class FakeBackend:
         with self._lock:
             self._record("add_data_units", dataset_id=dataset_id, units=list(units))
             self._dataset(dataset_id)
-            return copy.deepcopy(self._add_units(dataset_id, units))
+            return _copy(self._add_units(dataset_id, units))
 
     def list_data_units(
         self, dataset_id: int, *, offset: int = 0, limit: int | None = None
@@ -394,7 +421,7 @@ class FakeBackend:
             self._record("list_data_units", dataset_id=dataset_id, offset=offset, limit=limit)
             self._dataset(dataset_id)
             units = self._units[dataset_id][offset:]
-            return copy.deepcopy(units if limit is None else units[:limit])
+            return _copy(units if limit is None else units[:limit])
 
     # -- BackendClient: files ----------------------------------------------------------------
 
@@ -446,7 +473,7 @@ class FakeBackend:
                 parent=parent,
                 job=job,
             )
-            return copy.deepcopy(record)
+            return _copy(record)
 
     def get_model(self, model_id: int) -> ModelRecord:
         with self._lock:
@@ -455,14 +482,14 @@ class FakeBackend:
             if record is None:
                 raise self._missing("model", model_id)
             self._used.add(("model", model_id))
-            return copy.deepcopy(record)
+            return _copy(record)
 
     def list_models(self, *, name: str | None = None) -> list[ModelRecord]:
         with self._lock:
             self._record("list_models", name=name)
             found = [m for m in self._models.values() if name is None or m["name"] == name]
             self._used.update(("model", m["id"]) for m in found)
-            return copy.deepcopy(found)
+            return _copy(found)
 
     # -- BackendClient: jobs -----------------------------------------------------------------
 
@@ -495,18 +522,18 @@ class FakeBackend:
             }
             self._jobs[job_id] = record
             self._logs[job_id] = {}
-            return copy.deepcopy(record)
+            return _copy(record)
 
     def get_job(self, job_id: int) -> JobRecord:
         with self._lock:
             self._record("get_job", job_id=job_id)
-            return copy.deepcopy(self._job(job_id))
+            return _copy(self._job(job_id))
 
     def list_jobs(self, *, status: str | None = None, limit: int | None = None) -> list[JobRecord]:
         with self._lock:
             self._record("list_jobs", status=status, limit=limit)
             jobs = [j for j in reversed(self._jobs.values()) if status in (None, j["status"])]
-            return copy.deepcopy(jobs if limit is None else jobs[:limit])
+            return _copy(jobs if limit is None else jobs[:limit])
 
     def update_job(
         self,
@@ -571,7 +598,7 @@ class FakeBackend:
             entries = [
                 e for s, e in sorted(self._logs[job_id].items()) if after is None or s > after
             ]
-            return copy.deepcopy(entries if limit is None else entries[:limit])
+            return _copy(entries if limit is None else entries[:limit])
 
 
 def _bytes(content: bytes | str) -> bytes:

@@ -11,6 +11,7 @@ from typing import Any, overload
 from synapse_sdk.plugins.runner import Run, execute_spec
 from synapse_sdk.plugins.spec import ActionSpec, as_spec
 
+from ._backend import FakeBackend
 from ._context import RecordingContext
 
 __all__ = ["ActionRunner", "resolve_target"]
@@ -113,7 +114,7 @@ class ActionRunner:
             params = args[0] if args else None
         ctx = self._next_context(env)
         validated = spec.validate_params(params, reject_unknown=reject_unknown)
-        run = execute_spec(spec, validated, ctx=ctx)
+        run = execute_spec(spec, validated, ctx=ctx, sinks=_job_sinks(ctx.client))
         self.runs.append(run)
         if check and not run.ok:
             _fail_run(run)
@@ -127,6 +128,25 @@ class ActionRunner:
             ctx = RecordingContext(env=base.env if env is None else env, client=base.client)
         self.contexts.append(ctx)
         return ctx
+
+
+def _job_sinks(client: Any) -> list[Any]:
+    """The job recorder the runner would attach, flushing in the calling thread.
+
+    The runner records a run with a client as a backend job through a BackendSink that
+    flushes from a background thread; in tests a synchronous one keeps the order of the
+    backend's calls deterministic and costs no thread per test.
+    """
+    if client is None:
+        return []
+    if not isinstance(client, FakeBackend) and not all(
+        callable(getattr(client, name, None))
+        for name in ("create_job", "update_job", "append_job_logs")
+    ):
+        return []
+    from synapse_sdk.clients.sink import BackendSink
+
+    return [BackendSink(client, background=False)]
 
 
 _HIDDEN = (

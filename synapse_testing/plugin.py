@@ -55,6 +55,7 @@ def _marker_signature(
 
 
 _SIGNATURE = inspect.signature(_marker_signature)
+_DEFAULTS = {name: param.default for name, param in _SIGNATURE.parameters.items()}
 
 
 class _State:
@@ -151,8 +152,12 @@ def _state(request: pytest.FixtureRequest) -> _State:
     node = request.node
     state = node.stash.get(_STATE, None)
     if state is None:
-        merged: dict[str, Any] = {}
         markers = list(node.iter_markers("synapse"))
+        if not markers:
+            state = _State(_DEFAULTS, bool(request.config.getoption("synapse_lenient")))
+            node.stash[_STATE] = state
+            return state
+        merged: dict[str, Any] = {}
         for marker in reversed(markers):  # the closest marker wins
             if marker.args:
                 pytest.fail(
