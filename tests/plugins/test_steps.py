@@ -1,5 +1,9 @@
 """Steps and the StepRegistry: names, weights, ordering, insert/remove, typed results."""
 
+import json
+import subprocess
+import sys
+
 import pytest
 from pydantic import BaseModel
 
@@ -315,3 +319,16 @@ def test_setup_steps_registering_nothing_fails_the_run_clearly():
     cause = run.error.__cause__
     assert isinstance(cause, ActionDefinitionError)
     assert "Empty.setup_steps() registered no steps" in str(cause)
+
+
+def test_importing_steps_and_autolog_loads_no_framework_or_pydantic():
+    probe = (
+        "import sys, json, synapse_sdk.plugins.steps, synapse_sdk.plugins.autolog; "
+        "print(json.dumps(sorted(m for m in ('pydantic', 'numpy', 'lightgbm', 'xgboost') "
+        "if m in sys.modules)))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert json.loads(proc.stdout) == []
+    assert proc.stderr == ""
