@@ -67,13 +67,16 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+# covariant: a BaseStep[list[int]] is usable where a BaseStep[Sequence[int]] is expected, which
+# lets type checkers infer ``ctx.result_of(LoadStep)`` inside any expression
+T_co = TypeVar("T_co", covariant=True)
 
 #: The ``step`` value of the overall (weighted) progress events.
 OVERALL_STEP: str | None = None
 
 
 @dataclass(frozen=True)
-class StepResult(Generic[T]):
+class StepResult(Generic[T_co]):
     """What a step produced: ``data`` for later steps, ``rollback_data`` for its own rollback.
 
     A step's ``execute`` may return a ``StepResult`` or the bare data (which is wrapped). The
@@ -81,14 +84,14 @@ class StepResult(Generic[T]):
     gets ``StepResult(skipped=True)``.
     """
 
-    data: T = None  # type: ignore[assignment]
+    data: T_co = None  # type: ignore[assignment]
     rollback_data: Any = None
     skipped: bool = False
     step: str | None = None
     duration: float | None = None
 
 
-class BaseStep(ABC, Generic[T]):
+class BaseStep(ABC, Generic[T_co]):
     """One unit of an action's work. ``T`` is the type of the data it produces.
 
     Override: :meth:`execute` (required), :meth:`can_skip` and :meth:`rollback` (optional).
@@ -113,14 +116,14 @@ class BaseStep(ABC, Generic[T]):
             cls.name = _default_step_name(cls.__name__)
 
     @abstractmethod
-    def execute(self, ctx: StepContext) -> StepResult[T] | T:
+    def execute(self, ctx: StepContext) -> StepResult[T_co] | T_co:
         """Do the step's work; return its data (or a StepResult carrying it)."""
 
     def can_skip(self, ctx: StepContext) -> bool:
         """Return True to skip this step (it is then neither executed nor rolled back)."""
         return False
 
-    def rollback(self, ctx: StepContext, result: StepResult[T] | None = None) -> None:
+    def rollback(self, ctx: StepContext, result: StepResult[Any] | None = None) -> None:
         """Undo the step's effects. ``result`` is None for the step that failed."""
 
     def __repr__(self) -> str:
