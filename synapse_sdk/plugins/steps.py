@@ -504,6 +504,9 @@ class Orchestrator:
         """Run every step; on failure roll back and re-raise the original exception."""
         runtime = self.runtime
         context = self.context
+        context._results.clear()  # a second run starts afresh
+        self._done = 0.0
+        self._last_overall = None
         for position, step in enumerate(self.steps):
             runtime.step_event(
                 step.name, "pending", position=position, weight=self._share[step.name]

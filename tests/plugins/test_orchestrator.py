@@ -327,3 +327,15 @@ def test_keyboard_interrupt_rolls_back_and_propagates():
     with pytest.raises(KeyboardInterrupt):
         Orchestrator([Interrupt(name="i")], RuntimeContext()).run()
     assert trail == ["rollback interrupt"]
+
+
+def test_an_orchestrator_can_run_twice_from_a_fresh_start():
+    sink = MemorySink()
+    orchestrator = Orchestrator([Recorded("a", 1, [])], RuntimeContext(sinks=[sink]))
+    orchestrator.context.params = Params()
+    orchestrator.run()
+    first = [e.current for e in sink.events if isinstance(e, ProgressEvent) and e.step is None]
+    sink.events.clear()
+    orchestrator.run()
+    second = [e.current for e in sink.events if isinstance(e, ProgressEvent) and e.step is None]
+    assert first == second == [50.0, 100.0]
