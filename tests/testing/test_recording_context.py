@@ -108,3 +108,29 @@ def test_fresh_context_shares_env_and_client_but_not_events():
     other = ctx.fresh()
     assert other.env == ctx.env and other.client == "client"
     assert other.events == [] and other.run_id != ctx.run_id
+
+
+@action
+def epochs(params: dict, ctx: RuntimeContext) -> str:
+    for i in range(4):
+        ctx.set_progress(i + 1, 4, step="train")
+    return "done"
+
+
+def test_cancel_at_progress_stops_the_action_at_its_next_cancellation_point():
+    ctx = RecordingContext()
+    ctx.cancel_at_progress(0.5, step="train")
+    run = run_action(epochs, {}, ctx=ctx)
+    assert run.status.value == "cancelled"
+    assert ctx.progress("train") == [(1, 4), (2, 4)]
+    assert ctx.timeline()[-1] == "run_finished cancelled: The run was cancelled"
+
+
+def test_cancel_when_takes_any_predicate_and_other_steps_do_not_trigger_it():
+    ctx = RecordingContext()
+    ctx.cancel_at_progress(0.5, step="eval")
+    assert run_action(epochs, {}, ctx=ctx).status.value == "succeeded"
+    ctx = RecordingContext()
+    ctx.cancel_when(lambda e: isinstance(e, ProgressEvent) and e.current == 3)
+    run = run_action(epochs, {}, ctx=ctx)
+    assert run.status.value == "cancelled" and ctx.progress() == [(1, 4), (2, 4), (3, 4)]
