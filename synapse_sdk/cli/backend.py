@@ -152,13 +152,20 @@ def _logs(args: argparse.Namespace) -> int:
     if args.json:
         return _print_json(entries)
     out = sys.stdout
-    for e in entries:
-        data = e["data"]
-        if e["event"] == "message" and set(data) <= {"message", "exception"}:
-            text = str(data.get("message", ""))
-        else:
-            text = f"{e['event']} {json.dumps(data, ensure_ascii=False)}" if data else e["event"]
-        out.write(f"{e['seq']:>7} {_when(e['time'])} {e['level'].upper():<8} {text}\n")
+    try:
+        for e in entries:
+            data = e["data"]
+            if e["event"] == "message" and set(data) <= {"message", "exception"}:
+                text = str(data.get("message", ""))
+            else:
+                text = (
+                    f"{e['event']} {json.dumps(data, ensure_ascii=False)}" if data else e["event"]
+                )
+            out.write(f"{e['seq']:>7} {_when(e['time'])} {e['level'].upper():<8} {text}\n")
+        out.flush()
+    except BrokenPipeError:
+        # `synapse backend logs 1 | head`: the reader left; stop quietly, like other tools.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
     return EXIT_OK
 
 

@@ -62,7 +62,8 @@ def test_train_imports_the_bundled_digits_once_and_resumes_from_a_checkpoint(bac
     second.raise_for_status()
     (dataset,) = backend.list_datasets()
     assert dataset["name"] == "sklearn-digits" and dataset["data_unit_count"] == 1797
-    assert backend.get_model(second.result.model_id)["parent"] == first.result.model_id
+    resumed = backend.get_model(second.result.model_id)
+    assert resumed["parent"] == first.result.model_id and resumed["dataset"] == dataset["id"]
     assert second.result.val_accuracy >= first.result.val_accuracy - 0.02
 
 

@@ -100,6 +100,7 @@ class TrainAction(BaseTrainAction[TrainParams]):
         model = self.create_model(
             path,
             name=MODEL_NAME,
+            dataset=view.id,  # also when params.dataset is None (the bundled digits)
             description=f"softmax regression, {p.epochs} epochs",
             meta={"val_accuracy": accuracy, "epochs": p.epochs, "format": "npz-softmax"},
         )
