@@ -145,6 +145,7 @@ class LocalBackend:
         self.root = base.resolve()
         self._blobs = self._subdir("blobs")
         self._tmp = self._subdir("tmp")
+        self._sweep_tmp()
         self._db_path = self.root / "synapse.db"
         self._busy_timeout = busy_timeout
         self._durable = durable
@@ -164,6 +165,16 @@ class LocalBackend:
             )
         path.mkdir(exist_ok=True)
         return path
+
+    def _sweep_tmp(self) -> None:
+        """Remove uploads left in tmp/ by processes that died mid-upload (killed, power loss):
+        their file names carry the uploader's pid."""
+        for entry in self._tmp.iterdir():
+            parts = entry.name.split("-", 2)
+            if len(parts) != 3 or parts[0] != "upload" or not parts[1].isdigit():
+                continue
+            if not _alive(int(parts[1])):
+                entry.unlink(missing_ok=True)
 
     # -- connection and transactions -------------------------------------------------------
 
@@ -245,7 +256,7 @@ class LocalBackend:
 
     def _store(self, source: FileSource) -> tuple[str, int]:
         """Copy ``source`` into the store (tmp file, fsync, rename); return (sha256, size)."""
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="upload-")
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix=f"upload-{os.getpid()}-")
         tmp = Path(tmp_name)
         try:
             digest = hashlib.sha256()
@@ -611,6 +622,20 @@ class LocalBackend:
             {"seq": s, "time": t, "event": e, "level": lv, "data": json.loads(d), "file": f}
             for s, t, e, lv, d, f in rows
         ]
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except OSError:  # e.g. no kill(0) semantics on this platform: keep the file
+        return True
+    return True
 
 
 _DATASET_SELECT = "SELECT id, name, description, meta, data_unit_count, created_at FROM datasets"

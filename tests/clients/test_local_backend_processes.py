@@ -66,3 +66,40 @@ def test_four_processes_write_concurrently_and_nothing_is_lost(tmp_path):
     assert backend.get_dataset(dataset)["data_unit_count"] == 40
     assert len(backend.list_data_units(dataset)) == 40
     backend.close()
+
+
+KILLED_MID_UPLOAD = textwrap.dedent(
+    """
+    import os, sys
+    from synapse_sdk.clients import LocalBackend
+
+    b = LocalBackend(sys.argv[1])
+    real_replace = os.replace
+
+    def die(src, dst):  # the blob is written, not yet renamed: the process dies right here
+        os._exit(9)
+
+    os.replace = die
+    b.create_model(sys.argv[2], name="half")
+    """
+)
+
+
+def test_a_process_killed_mid_upload_leaves_no_record_and_its_temp_file_is_swept(tmp_path):
+    root = tmp_path / "home"
+    LocalBackend(root).close()
+    weights = tmp_path / "big.bin"
+    weights.write_bytes(b"w" * 300_000)  # above the inline limit: goes through tmp/
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_UPLOAD, str(root), str(weights)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 9, proc.stderr
+    leftovers = list((root / "tmp").iterdir())
+    assert len(leftovers) == 1 and leftovers[0].stat().st_size == 300_000
+    with LocalBackend(root) as backend:  # the uploader is dead: its leftover goes
+        assert backend.list_models() == []
+        assert list((root / "tmp").iterdir()) == []
+        assert backend.create_model(weights, name="whole")["id"] == 1
