@@ -292,7 +292,8 @@ class BackendNotConfiguredError(BackendError):
             "(ctx.client is None)",
             hint="pass client=LocalBackend() (from synapse_sdk.clients import LocalBackend; it "
             "stores everything under $SYNAPSE_HOME, default ./.synapse) to run_action, or run "
-            "it with the `synapse run` CLI, which uses the LocalBackend by default",
+            "`synapse run PLUGIN ACTION --backend` (the CLI then uses that LocalBackend, and "
+            "does so by default once the directory exists)",
         )
 
 
