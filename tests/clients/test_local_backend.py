@@ -218,3 +218,26 @@ def test_job_updates_merge_and_logs_are_idempotent_per_seq(backend):
     with pytest.raises(ValueError, match="unknown job status"):
         backend.update_job(jid, status="done")
     assert [j["id"] for j in backend.list_jobs(status="succeeded")] == [jid]
+
+
+def test_one_instance_is_safe_from_several_threads(backend):
+    import threading
+
+    job = backend.create_job("threads")["id"]
+
+    def work(k):
+        for i in range(50):
+            seq = k * 1000 + i
+            entry = {"seq": seq, "time": 0.0, "event": "e", "level": "info", "data": {},
+                     "file": None}  # fmt: skip
+            backend.append_job_logs(job, [entry])
+            backend.update_job(job, metrics={f"t{k}": {"i": i}})
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    record = backend.get_job(job)
+    assert record["log_count"] == 200
+    assert record["metrics"] == {f"t{k}": {"i": 49} for k in range(4)}
