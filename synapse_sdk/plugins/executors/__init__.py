@@ -31,6 +31,7 @@ from ._protocol import ActionRef, RemoteTraceback, RunHandle
 if TYPE_CHECKING:
     from ..runner import Run
     from .job import JobExecutor, JobHandle
+    from .ray import RayJobExecutor, RayServeExecutor, RayTaskExecutor
     from .serve import ServeExecutor, ServeHandle
     from .task import TaskExecutor
 

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["ActionRef", "RemoteTraceback", "RunHandle", "to_ref"]
 
 #: Prefix of an event line on a worker's stdout (Ray jobs, where stdout is the only channel).
-LINE_PREFIX = "\x1esynapse:"
+LINE_PREFIX = "::synapse-event:: "
 
 
 class RemoteTraceback(Exception):
