@@ -71,10 +71,29 @@ class PluginNamespace:
         return module_name.partition(".")[0] in self.toplevel
 
     def import_module(self, name: str) -> ModuleType:
-        """Import ``name`` as the plugin sees it (``'plugin.train'``)."""
-        if self.owns(name):
+        """Import ``name`` as the plugin sees it (``'plugin.train'``).
+
+        When the plugin's package is already imported the ordinary way (its directory is on
+        ``sys.path``, as in the plugin's own tests), that copy is used, so ``synapse_run`` and
+        ``from plugin.train import TrainResult`` in a test see the same classes.
+        """
+        if self.owns(name) and not self._imported_normally(name.partition(".")[0]):
             return importlib.import_module(f"{self.prefix}.{name}")
         return importlib.import_module(name)
+
+    def _imported_normally(self, top: str) -> bool:
+        module = sys.modules.get(top)
+        if module is None:
+            return False
+        locations = list(getattr(module, "__path__", None) or [])
+        file = getattr(module, "__file__", None)
+        if file:
+            locations.append(os.path.dirname(file))
+        for location in locations:
+            real = os.path.realpath(location)
+            if real == self.root or real.startswith(self.root + os.sep):
+                return True
+        return False
 
     def real_name(self, name: str) -> str:
         return f"{self.prefix}.{name}" if self.owns(name) else name

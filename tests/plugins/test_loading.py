@@ -194,3 +194,25 @@ def test_module_reference_not_found_vs_missing_dependency(tmp_path, monkeypatch)
         load_plugin("needs_dep_mod")
     assert "No module named 'missing_dependency_xyz'" in str(info.value)
     assert isinstance(info.value.__cause__, ModuleNotFoundError)
+
+
+def test_a_plugin_already_imported_from_sys_path_is_reused(tmp_path, monkeypatch):
+    # a plugin's own tests often import its modules directly; synapse_run must then hand
+    # back the same classes, or `run.result == TrainResult(...)` would compare two copies
+    root = _counter_plugin(tmp_path / "own", 3)
+    (root / "plugin" / "act.py").write_text(
+        "from pydantic import BaseModel\nfrom synapse_sdk.plugins import action\n\n"
+        "class Out(BaseModel):\n    n: int\n\n"
+        "@action\ndef value(params, ctx):\n    return Out(n=3)\n"
+    )
+    monkeypatch.syspath_prepend(str(root))
+    for name in [n for n in sys.modules if n == "plugin" or n.startswith("plugin.")]:
+        monkeypatch.delitem(sys.modules, name)
+    from plugin.act import Out  # the test's own import
+
+    try:
+        assert run_plugin(root, "value") == Out(n=3)
+        assert resolve_action(root, "value").target.__module__ == "plugin.act"
+    finally:
+        for name in [n for n in sys.modules if n == "plugin" or n.startswith("plugin.")]:
+            del sys.modules[name]
