@@ -102,7 +102,7 @@ class _ClassInfo:
         self.file = file
         self.line = node.lineno
         self.bases = [_base_name(b) for b in node.bases]
-        self.doc = _first_line(ast.get_docstring(node))
+        self.doc = _doc_line(node)
         self.attrs: dict[str, Any] = {}
         self.defines_execute = False
         self.is_abstract = any(b in {"ABC", "ABCMeta"} for b in self.bases) or any(
@@ -147,6 +147,19 @@ def _base_name(node: ast.expr) -> str:
         return node.attr
     if isinstance(node, ast.Name):
         return node.id
+    return ""
+
+
+def _doc_line(node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """First line of the docstring (cheaper than ``ast.get_docstring``, which cleans it all)."""
+    if node.body:
+        first = node.body[0]
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        ):
+            return _first_line(first.value.value)
     return ""
 
 
@@ -363,7 +376,7 @@ def _function_entry(
     entry = {
         "entrypoint": f"{module}:{node.name}",
         "kind": "function",
-        "description": description or _first_line(ast.get_docstring(node)),
+        "description": description or _doc_line(node),
         "input_type": None,
         "output_type": None,
         "file": str(file),
