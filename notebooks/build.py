@@ -275,9 +275,19 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 120) -> nbforma
     return nb
 
 
+def compact(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop unset (null) layout keys from the saved widget state: the front end fills in the
+    same defaults, and every widget's layout otherwise costs about 1 kB of mostly nulls."""
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    for model in state.get("state", {}).values():
+        if model["model_name"] == "LayoutModel":
+            model["state"] = {k: v for k, v in model["state"].items() if v is not None}
+    return nb
+
+
 def main(names: list[str]) -> int:
     for name in names or list(NOTEBOOKS):
-        nb = execute(make(NOTEBOOKS[name]), HERE)
+        nb = compact(execute(make(NOTEBOOKS[name]), HERE))
         nbformat.write(nb, HERE / f"{name}.ipynb")
         print(f"wrote notebooks/{name}.ipynb")
     return 0

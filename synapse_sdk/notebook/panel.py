@@ -158,7 +158,7 @@ class ActionPanel:
             self.run = run
             self.runs.append(run)
             self.view.show_run(run)
-            self.status.value = _status_html(run)
+            self.status.value = _status_html(run, sink)
         finally:
             self._done.set()
             self._sync_buttons()
@@ -196,10 +196,11 @@ class ActionPanel:
         return f"ActionPanel({self.spec.name!r}, {state})"
 
 
-def _status_html(run: Run) -> str:
+def _status_html(run: Run, sink: NotebookSink) -> str:
     colors = {"succeeded": "#2e7d32", "failed": "#c62828", "cancelled": "#ef6c00"}
     status = run.status.value
     return (
         f'<span style="color:{colors.get(status, "#555")}">{esc(status)}</span> '
-        f'<span style="color:#777">in {run.duration:.2f} s</span>'
+        f'<span style="color:#777">in {run.duration:.2f} s · {sink.events:,} events shown '
+        f"in {sink.flushes} updates</span>"
     )

@@ -10,6 +10,7 @@ IOPub rate limit, which silently drops updates and freezes the bar.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -41,6 +42,7 @@ _STEP_STYLES = {
     "skipped": "warning",
     "cancelled": "warning",
 }
+_LOG = logging.getLogger("synapse_sdk.notebook")
 _HISTORY = 120  # points kept per metric for the sparkline
 
 
@@ -268,7 +270,10 @@ class NotebookSink:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
-            self.flush()
+            try:
+                self.flush()
+            except Exception as exc:  # a view must never take the run down; close() retries
+                _LOG.warning("notebook view update failed: %s: %s", type(exc).__name__, exc)
 
     def flush(self) -> None:
         """Push the buffered state to the widgets now (at most once per call)."""
