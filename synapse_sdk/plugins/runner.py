@@ -232,10 +232,17 @@ def execute_spec(
 # -- run_plugin ----------------------------------------------------------------------------------
 
 def module_actions(module: ModuleType) -> dict[str, ActionSpec]:
-    """The actions defined in ``module`` (not imported into it), by name, in definition order."""
+    """The actions defined in ``module`` or, for a package, in its submodules (re-exported).
+
+    Classes imported from elsewhere (``BaseAction``, category bases) are not actions of the
+    module. By name, in definition order.
+    """
+    name = module.__name__
+    inside = name + "."
     found: dict[str, ActionSpec] = {}
     for obj in vars(module).values():
-        if is_action(obj) and getattr(obj, "__module__", None) == module.__name__:
+        owner = getattr(obj, "__module__", None) or ""
+        if (owner == name or owner.startswith(inside)) and is_action(obj):
             spec = as_spec(obj)
             found.setdefault(spec.name, spec)
     return found

@@ -267,3 +267,28 @@ def test_discover_actions_sees_edits_to_cached_files(tmp_path):
     os.utime(funcs, ns=(before + 10_000_000, before + 10_000_000))
     found = PluginDiscovery.discover_actions(tmp_path)
     assert "renamed" in found and "convert" not in found
+
+
+def test_from_module_on_a_package_includes_actions_of_its_submodules(tmp_path, monkeypatch):
+    write(
+        tmp_path,
+        {
+            "pkg_with_actions/__init__.py": "from .train import TrainAction\n"
+            "from synapse_sdk.plugins import BaseAction\n",
+            "pkg_with_actions/train.py": """\
+                from synapse_sdk.plugins import BaseAction
+
+                class TrainAction(BaseAction):
+                    def execute(self):
+                        return 1
+            """,
+        },
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        discovery = PluginDiscovery.from_module("pkg_with_actions")
+        assert discovery.list_actions() == ["train"]
+        assert discovery.get_action_entrypoint("train") == "pkg_with_actions.train:TrainAction"
+    finally:
+        for name in [n for n in sys.modules if n.startswith("pkg_with_actions")]:
+            del sys.modules[name]
