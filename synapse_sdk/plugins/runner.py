@@ -231,6 +231,7 @@ def execute_spec(
 
 # -- run_plugin ----------------------------------------------------------------------------------
 
+
 def module_actions(module: ModuleType) -> dict[str, ActionSpec]:
     """The actions defined in ``module`` or, for a package, in its submodules (re-exported).
 
