@@ -10,7 +10,7 @@ action name in its message, a hint saying how to fix it, and the original except
     ├── ActionDefinitionError        an action is written wrongly (also a TypeError)
     │   └── StepError                a step or step registry is used wrongly; .step, .available
     ├── ConfigError                  config.yaml / plugin layout; .path, .line, .column
-    │   └── PluginLoadError          an entrypoint cannot be imported; .action, .entrypoint, .plugin_dir
+    │   └── PluginLoadError          an entrypoint does not import; .action, .entrypoint
     ├── ExecutionError               the action raised; the original is .__cause__
     │   └── WorkerLostError          the worker process running it died; .exit_code
     ├── CancelledError               the run was cancelled
