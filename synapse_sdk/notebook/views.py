@@ -173,8 +173,8 @@ class RunView:
         head = f'<div style="color:#777">… {hidden} earlier lines</div>' if hidden > 0 else ""
         body = "\n".join(esc(line) for line in lines)
         self.logs.value = (
-            f'{head}<pre style="margin:0;font-size:11px;border-left:3px solid #ddd;'
-            f'padding-left:6px">{body}</pre>'
+            f'{head}<pre style="margin:0;font-size:11px;line-height:1.3;'
+            f'border-left:3px solid #ddd;padding-left:6px">{body}</pre>'
         )
 
     def show_run(self, run: Any) -> None:

@@ -162,3 +162,48 @@ def test_a_plugin_path_needs_the_action_name():
         TypeError, match=r"needs the action name too: ActionPanel\('my_plugin', 'train'\)"
     ):
         ActionPanel("my_plugin")
+
+
+PLUGIN_CONFIG = """\
+name: Echo Plugin
+code: echo
+version: 0.1.0
+category: neural_net
+description: A one-action plugin for the panel tests
+actions:
+  shout:
+    entrypoint: plugin.main:shout
+    method: task
+    description: Upper-case a word
+"""
+
+PLUGIN_CODE = """\
+from pydantic import BaseModel, Field
+
+from synapse_sdk.plugins import RuntimeContext, action
+
+
+class ShoutParams(BaseModel):
+    word: str = Field("hello", description="What to shout")
+
+
+@action(params=ShoutParams)
+def shout(params: ShoutParams, ctx: RuntimeContext) -> dict:
+    ctx.set_progress(1, 1)
+    return {"shouted": params.word.upper()}
+"""
+
+
+def test_panel_from_a_plugin_directory_uses_the_config(tmp_path):
+    (tmp_path / "config.yaml").write_text(PLUGIN_CONFIG)
+    (tmp_path / "plugin").mkdir()
+    (tmp_path / "plugin" / "__init__.py").write_text("")
+    (tmp_path / "plugin" / "main.py").write_text(PLUGIN_CODE)
+
+    panel = ActionPanel.from_plugin(tmp_path, "shout")
+    assert panel.spec.name == "shout"
+    assert "Upper-case a word" in panel.header.value
+    assert "What to shout" in panel.form._rows["word"].label.value
+    panel.form.widgets["word"].value = "hi"
+    run = panel.run_sync(timeout=10)
+    assert run is not None and run.result == {"shouted": "HI"}
