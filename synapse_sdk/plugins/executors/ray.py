@@ -145,9 +145,11 @@ class RayTaskExecutor:
         if self._remote is None:
             ray = ensure_ray(self.address, **self.init_options)
             self._remote = ray.remote(_task_body).options(
-                num_returns="streaming", max_retries=0, num_cpus=self.num_cpus,
+                num_returns="streaming",
+                max_retries=0,
+                num_cpus=self.num_cpus,
                 num_gpus=self.num_gpus,
-            )  # fmt: skip
+            )
         return self._remote
 
     def submit(
@@ -164,19 +166,30 @@ class RayTaskExecutor:
     ) -> RunHandle:
         """Start one Ray task and return its handle at once."""
         ref, _, handle, json_params = prepare(
-            action, params, plugin_dir=plugin_dir, ctx=ctx, sinks=sinks,
-            reject_unknown=reject_unknown, canceller=self._cancel,
-        )  # fmt: skip
+            action,
+            params,
+            plugin_dir=plugin_dir,
+            ctx=ctx,
+            sinks=sinks,
+            reject_unknown=reject_unknown,
+            canceller=self._cancel,
+        )
         request = make_request(
-            ref, json_params, handle.run_id, {**self.env, **(env or {})},
-            reject_unknown=reject_unknown, backend=backend,
-        )  # fmt: skip
+            ref,
+            json_params,
+            handle.run_id,
+            {**self.env, **(env or {})},
+            reject_unknown=reject_unknown,
+            backend=backend,
+        )
         generator = self._function().remote(request)
         self._refs[handle.run_id] = generator
         threading.Thread(
-            target=self._relay, args=(handle, generator), name=f"synapse-ray-{handle.run_id}",
+            target=self._relay,
+            args=(handle, generator),
+            name=f"synapse-ray-{handle.run_id}",
             daemon=True,
-        ).start()  # fmt: skip
+        ).start()
         self._watcher.watch(handle)
         return handle
 
@@ -307,16 +320,25 @@ class RayJobExecutor:
     ) -> RayJobHandle:
         """Submit a Ray Job and return its handle at once."""
         ref, _, handle, json_params = prepare(
-            action, params, plugin_dir=plugin_dir, ctx=ctx, sinks=sinks,
-            reject_unknown=reject_unknown, canceller=self._stop,
-        )  # fmt: skip
+            action,
+            params,
+            plugin_dir=plugin_dir,
+            ctx=ctx,
+            sinks=sinks,
+            reject_unknown=reject_unknown,
+            canceller=self._stop,
+        )
         handle.__class__ = RayJobHandle
         assert isinstance(handle, RayJobHandle)
         job_env = {**self.env, **ref.env, **(env or {})}
         request = make_request(
-            ref, json_params, handle.run_id, job_env, reject_unknown=reject_unknown,
+            ref,
+            json_params,
+            handle.run_id,
+            job_env,
+            reject_unknown=reject_unknown,
             backend=backend,
-        )  # fmt: skip
+        )
         runtime_env = dict(self.runtime_env)
         if ref.plugin_dir:
             runtime_env.setdefault("working_dir", os.path.abspath(ref.plugin_dir))
@@ -337,9 +359,11 @@ class RayJobExecutor:
         )
         self.jobs[handle.job_id] = handle
         threading.Thread(
-            target=self._relay, args=(handle,), name=f"synapse-ray-job-{handle.run_id}",
+            target=self._relay,
+            args=(handle,),
+            name=f"synapse-ray-job-{handle.run_id}",
             daemon=True,
-        ).start()  # fmt: skip
+        ).start()
         self._watcher.watch(handle)
         return handle
 
