@@ -1,18 +1,21 @@
 """``BackendSink``: record a run as a backend job (status, progress, metrics, logs).
 
-The action's thread only appends events to a queue (progress replaces the pending value of its
-step); a background thread flushes every ``flush_interval`` seconds, or sooner once
-``batch_size`` entries wait, as one ``append_job_logs`` plus one ``update_job`` call. So a
-slow backend never slows the action down until ``max_pending`` entries wait; then the
-action's thread flushes itself (backpressure) instead of dropping anything. Every log,
-metrics, warning and step event becomes one log entry, in order; progress is coalesced to the
-latest value per step between flushes; metrics are also merged into the job record.
+The action's thread appends events to a queue (progress replaces the pending value of its
+step) and writes a batch itself once ``batch_size`` entries wait, as one ``append_job_logs``
+plus one ``update_job`` call; a background thread flushes what is pending every
+``flush_interval`` seconds, so progress reaches the backend while the action computes
+quietly. While the backend fails, only the thread retries, until ``max_pending`` entries wait:
+then the action's thread waits for the backend (backpressure) instead of dropping anything.
+Every log, metrics, warning and step event becomes one log entry, in order; progress is
+coalesced to the latest value per step between flushes; metrics are also merged into the job
+record.
 
 The runner attaches one automatically when a run has a client (see :func:`job_sink_for`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -91,11 +94,14 @@ class BackendSink:
         if cls in _QUEUED:
             queue = self._queue
             queue.append(event)
-            if len(queue) >= self._batch_size:
-                if len(queue) >= self._max_pending or self._thread is None:
-                    self.flush()  # backpressure: the producer waits instead of dropping
-                else:
-                    self._wake.set()
+            # A full batch is written by the producer itself: one call per batch costs it
+            # less than a flushing thread contending for the GIL row by row. While the
+            # backend fails, the thread retries; the producer only waits (backpressure,
+            # nothing dropped) once max_pending entries are queued.
+            if len(queue) >= self._batch_size and (
+                self._failed is None or len(queue) >= self._max_pending
+            ):
+                self.flush()
             return
         if cls is RunStarted:
             self._start(event)  # type: ignore[arg-type]
@@ -129,10 +135,9 @@ class BackendSink:
         while not self._stop.is_set():
             self._wake.wait(self._interval)
             self._wake.clear()
-            try:
+            # a failure is kept in self._failed and retried; close() reports it if it persists
+            with contextlib.suppress(Exception):
                 self.flush()
-            except Exception as exc:  # kept and retried; close() reports it if it persists
-                self._failed = exc
 
     def flush(self) -> None:
         """Send everything pending now (in this thread)."""
@@ -146,10 +151,11 @@ class BackendSink:
                     return
                 try:
                     self._send(batch, progress)
-                except BaseException:
+                except BaseException as exc:
                     self._queue.extendleft(reversed(batch))  # back in front, order kept
                     for step, event in progress.items():
                         self._progress.setdefault(step, event)  # unless a newer one arrived
+                    self._failed = exc
                     raise
                 self.flushes += 1
                 self._failed = None
