@@ -307,9 +307,8 @@ class NotebookSink:
         status = self.final_status
         if status is not None:
             with self._lock:
+                # Bars still "running" take the run's final state; a step's own state stays.
+                final = _STEP_STYLES.get(status, "danger")
                 for bar in self.view.bars.values():
-                    if status == "succeeded":
-                        if bar.bar.bar_style == "info":
-                            bar.bar.bar_style = "success"
-                    elif bar.bar.bar_style not in ("success", "danger"):
-                        bar.bar.bar_style = "warning" if status == "cancelled" else "danger"
+                    if bar.bar.bar_style == "info":
+                        bar.bar.bar_style = final
