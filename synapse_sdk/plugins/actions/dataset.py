@@ -58,8 +58,9 @@ class DatasetAction(CategoryAction[P], Generic[P]):
     def download_dataset(
         self, dest: str | os.PathLike[str] | None = None, dataset_id: int | None = None
     ) -> Path:
-        """Download every file of the dataset into ``dest`` (default: a scratch directory)
-        as ``<data unit id>/<file name>``, with progress per data unit; return ``dest``."""
+        """Download every file of the dataset into ``dest`` (default: the action's scratch
+        directory, removed after the run) as ``<data unit id>/<file name>``, with progress per
+        data unit; return ``dest``."""
         view = self.get_dataset(dataset_id)
         root = Path(dest) if dest is not None else self.work_dir / f"dataset-{view.id}"
         step = self.progress.DOWNLOAD

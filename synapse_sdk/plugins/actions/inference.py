@@ -82,7 +82,11 @@ class BaseInferenceAction(CategoryAction[P], Generic[P]):
     # -- override these ----------------------------------------------------------------------
 
     def load_model(self, path: Path, record: ModelRecord) -> Any:
-        """Turn the downloaded model file at ``path`` into a usable model (override)."""
+        """Turn the downloaded model file at ``path`` into a usable model (override).
+
+        The file lives in the action's scratch directory, removed after the run: the returned
+        model (cached for later runs) must not need it.
+        """
         raise NotImplementedError(
             f"{type(self).__name__} must override load_model(path, record) to load its model"
         )
