@@ -248,10 +248,12 @@ def _cached_scan(file: Path, module: str) -> _FileScan:
 def discover_actions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """Scan the plugin at ``path`` (a directory or its config.yaml) for actions.
 
-    Returns ``{name: {'entrypoint', 'kind', 'description', 'input_type', 'output_type',
-    'file', 'line'}}`` in file order. ``input_type`` / ``output_type`` are DataType names
-    (or None). Raises ConfigError with file:line for a file that does not parse. Per-file
-    results are cached in this process until the file changes (mtime or size).
+    Returns ``{name: {'entrypoint', 'kind', 'description', 'docstring', 'input_type',
+    'output_type', 'file', 'line'}}`` in file order; ``description`` is the explicit one
+    (class attribute or ``@action(description=...)``), else the docstring's first line;
+    ``input_type`` / ``output_type`` are DataType names (or None). Raises ConfigError with
+    file:line for a file that does not parse. Per-file results are cached in this process
+    until the file changes (mtime or size).
     """
     root = Path(path)
     if root.is_file():
@@ -282,6 +284,7 @@ def discover_actions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
             "entrypoint": f"{info.module}:{info.name}",
             "kind": "class",
             "description": _const_str(info.attrs.get("description")) or info.doc,
+            "docstring": info.doc,
             "input_type": _type_name(_inherited(info, "input_type", by_name), type_names),
             "output_type": _type_name(_inherited(info, "output_type", by_name), type_names),
             "file": str(info.file),
@@ -377,6 +380,7 @@ def _function_entry(
         "entrypoint": f"{module}:{node.name}",
         "kind": "function",
         "description": description or _doc_line(node),
+        "docstring": _doc_line(node),
         "input_type": None,
         "output_type": None,
         "file": str(file),

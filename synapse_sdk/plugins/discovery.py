@@ -113,9 +113,9 @@ class PluginDiscovery:
     def discover_actions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
         """Scan the plugin source at ``path`` with ``ast`` (nothing is imported or executed).
 
-        Returns ``{name: {'entrypoint', 'kind', 'description', 'input_type', 'output_type',
-        'file', 'line'}}``; finds class and ``@action`` function actions. A module with a
-        syntax error raises ConfigError naming its file:line.
+        Returns ``{name: {'entrypoint', 'kind', 'description', 'docstring', 'input_type',
+        'output_type', 'file', 'line'}}``; finds class and ``@action`` function actions. A
+        module with a syntax error raises ConfigError naming its file:line.
         """
         from ._scan import discover_actions
 

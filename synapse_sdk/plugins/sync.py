@@ -5,6 +5,10 @@
 ``output_type`` are written into ``config.yaml`` with a round-trip YAML library (ruamel.yaml,
 extra ``cli``), so comments, key order, quoting and indentation survive. ``check=True``
 writes nothing and reports the drift (``synapse sync --check`` exits non-zero on drift).
+
+A description set in code (``description = ...`` on the class, ``@action(description=...)``)
+replaces config.yaml's; a docstring only fills a missing one, since config.yaml's
+description is what users read and docstrings are often written for developers.
 """
 
 from __future__ import annotations
@@ -95,7 +99,7 @@ def sync_config(path: str | os.PathLike[str], *, check: bool = False) -> SyncRep
                 continue  # the name is taken by another entrypoint: leave it to the user
             new_actions[code_name] = {
                 k: info[k] for k in _SYNCED_FIELDS if info.get(k) not in (None, "")
-            }
+            }  # a new entry takes the docstring as its description when nothing else is set
             report.changes.append(SyncChange(code_name, "", None, info["entrypoint"]))
             continue
         matched.add(name)
@@ -105,6 +109,8 @@ def sync_config(path: str | os.PathLike[str], *, check: bool = False) -> SyncRep
             if new in (None, ""):
                 continue  # the code says nothing: config.yaml keeps its value
             old = getattr(current, fld)
+            if fld == "description" and old and new == info.get("docstring"):
+                continue  # a docstring only fills an empty description, never replaces one
             if fld == "entrypoint" and split_entrypoint(old) == key:
                 continue  # `a.b.C` and `a.b:C` are the same entrypoint
             if old != new:

@@ -48,10 +48,12 @@ def test_sync_check_fails_on_drift_then_sync_fixes_it(tmp_path, capsys):
     pytest.importorskip("ruamel.yaml")
     root = tmp_path / "alpha"
     shutil.copytree(ALPHA, root, ignore=shutil.ignore_patterns("__pycache__"))
+    config = root / "config.yaml"
+    config.write_text(config.read_text().replace("    output_type: model_weights\n", ""))
     assert main(["sync", str(root), "--check"]) == 1
     out = capsys.readouterr().out
     assert "out of sync with the code (1 change(s))" in out
-    assert "actions.train.description: 'Train classification model' -> 'Train a tiny model.'" in out
+    assert "actions.train.output_type: None -> 'model_weights'" in out
     assert main(["sync", str(root)]) == 0
     assert "updated (1 change(s))" in capsys.readouterr().out
     assert main(["sync", str(root), "--check"]) == 0

@@ -223,6 +223,7 @@ def test_discover_actions_finds_classes_and_functions_without_importing(tmp_path
         "entrypoint": "plugin.train:TrainAction",
         "kind": "class",
         "description": "Train it.",
+        "docstring": "Train it.",
         "input_type": "dm_v2_dataset",
         "output_type": "model_weights",
         "file": str(tmp_path / "plugin" / "train.py"),
@@ -232,6 +233,7 @@ def test_discover_actions_finds_classes_and_functions_without_importing(tmp_path
     assert found["export"]["input_type"] == "my_dataset"
     assert found["export"]["output_type"] == "model_weights"  # inherited
     assert found["export"]["description"] == "Export it"
+    assert found["export"]["docstring"] == ""
     assert found["convert"]["entrypoint"] == "plugin.funcs:do_convert"
     assert found["convert"]["kind"] == "function"
     assert found["convert"]["description"] == "Convert data"

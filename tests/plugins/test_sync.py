@@ -21,44 +21,70 @@ def plugin(tmp_path: Path) -> Path:
     return root
 
 
+def _describe_train(root: Path, text: str) -> None:
+    """Give TrainAction an explicit ``description`` attribute."""
+    train = root / "plugin" / "train.py"
+    train.write_text(
+        train.read_text().replace(
+            '    """Train a tiny model."""\n',
+            f'    """Train a tiny model."""\n\n    description = {text!r}\n',
+        )
+    )
+
+
 def _add_function(root: Path) -> None:
     with (root / "plugin" / "tools.py").open("a") as fh:
         fh.write('\n\n@action(name="shout")\ndef shout(params, ctx):\n    """Shout it."""\n')
 
 
 def test_check_reports_drift_and_writes_nothing(plugin):
+    _describe_train(plugin, "Train it well")
     before = (plugin / "config.yaml").read_text()
     report = sync_config(plugin, check=True)
     assert report.drift and not report.written
     assert report.changes == [
-        SyncChange("train", "description", "Train classification model", "Train a tiny model.")
+        SyncChange("train", "description", "Train classification model", "Train it well")
     ]
     assert str(report.changes[0]) == (
-        "actions.train.description: 'Train classification model' -> 'Train a tiny model.'"
+        "actions.train.description: 'Train classification model' -> 'Train it well'"
     )
     assert (plugin / "config.yaml").read_text() == before
 
 
-def test_in_sync_config_is_reported_clean(plugin):
-    pytest.importorskip("ruamel.yaml")
-    sync_config(plugin)
+def test_the_sample_plugin_is_in_sync(plugin):
+    # TrainAction's docstring differs from config.yaml's description: a docstring never
+    # replaces a written description
     report = sync_config(plugin, check=True)
     assert not report.drift and report.unmatched == []
+
+
+def test_a_docstring_fills_a_missing_description(plugin):
+    pytest.importorskip("ruamel.yaml")
+    config = plugin / "config.yaml"
+    config.write_text(
+        config.read_text().replace("    description: Train classification model\n", "")
+    )
+    report = sync_config(plugin)
+    assert [str(c) for c in report.changes] == [
+        "actions.train.description: None -> 'Train a tiny model.'"
+    ]
+    assert "    description: Train a tiny model.\n" in config.read_text()
 
 
 def test_sync_keeps_comments_order_and_indentation(plugin):
     pytest.importorskip("ruamel.yaml")
     _add_function(plugin)
+    _describe_train(plugin, "Train it well")
     before = (plugin / "config.yaml").read_text()
     report = sync_config(plugin)
     assert report.written
     assert [str(c) for c in report.changes] == [
         "actions.shout: add (entrypoint 'plugin.tools:shout')",
-        "actions.train.description: 'Train classification model' -> 'Train a tiny model.'",
+        "actions.train.description: 'Train classification model' -> 'Train it well'",
     ]
     after = (plugin / "config.yaml").read_text()
     expected = before.replace(
-        "description: Train classification model", "description: Train a tiny model."
+        "description: Train classification model", "description: Train it well"
     ) + ("  shout:\n    entrypoint: plugin.tools:shout\n    description: Shout it.\n")
     assert after == expected  # every other byte (comments, quotes, blank lines) is kept
 
