@@ -370,7 +370,10 @@ class _JsonEditor(FieldEditor):
     def set(self, value: Any) -> None:
         if hasattr(value, "model_dump"):
             value = value.model_dump(mode="json")
-        self.widget.value = "" if value is None else json.dumps(value, indent=1, default=str)
+        text = "" if value is None else json.dumps(value, default=str)
+        if len(text) > 60:  # long values read better one item per line
+            text = json.dumps(value, indent=1, default=str)
+        self.widget.value = text
 
 
 def _json_editor(spec: FieldSpec) -> FieldEditor:
@@ -448,8 +451,8 @@ class _ModelEditor(FieldEditor):
 
 def _generic_factory(tp: Any, registry: WidgetRegistry) -> Factory | None:
     origin = get_origin(tp)
-    if origin is Literal:
-        return _dropdown
+    if origin is Literal or (isinstance(tp, type) and issubclass(tp, enum.Enum)):
+        return _dropdown  # before the MRO lookup: an IntEnum is an int but picks from a list
     if origin in (list, set, frozenset, tuple) or tp in (list, set, frozenset):
         args = get_args(tp)
         if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):

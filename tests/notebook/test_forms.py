@@ -107,6 +107,32 @@ def test_choices_in_dropdowns_and_values_convert_back():
     assert value.token.get_secret_value() == "other"
 
 
+def test_collections_enums_and_unions():
+    class Level(enum.IntEnum):
+        LOW = 1
+        HIGH = 2
+
+    class Shape(BaseModel):
+        kinds: list[Literal["cat", "dog"]] = ["cat"]
+        names: set[str] = {"x"}
+        sizes: tuple[int, ...] = (1, 2)
+        pair: tuple[int, int] = (1, 2)
+        level: Level = Level.HIGH
+        either: int | str = 5
+
+    form = ParamsForm(Shape)
+    w = form.widgets
+    assert type(w["kinds"]) is widgets.TagsInput and w["kinds"].allowed_tags == ["cat", "dog"]
+    assert type(w["names"]) is widgets.TagsInput and w["names"].value == ["x"]
+    assert type(w["sizes"]) is widgets.IntsInput
+    assert type(w["level"]) is widgets.Dropdown  # an IntEnum picks from its members
+    assert (w["pair"].value, w["either"].value) == ("[1, 2]", "5")  # JSON text
+    w["kinds"].value = ["dog", "cat"]
+    w["pair"].value = "[3, 4]"
+    w["level"].value = Level.LOW
+    assert form.value == Shape(kinds=["dog", "cat"], pair=(3, 4), level=Level.LOW)
+
+
 def test_optional_field_has_an_enable_toggle():
     form = ParamsForm(TrainParams)
     toggle = form.toggle("seed")
