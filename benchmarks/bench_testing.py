@@ -18,6 +18,7 @@ stays meaningful on a busy machine). The kit's overhead is kit minus plain.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import subprocess
@@ -57,6 +58,11 @@ BODIES = {
 }
 
 
+# Bytecode caching on, as on a developer's machine: with PYTHONDONTWRITEBYTECODE set, every
+# run would compile (and assertion-rewrite) the test files and the kit again.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def write_files(root: Path, n: int) -> None:
     for name, body in BODIES.items():
         tests = "\n\n".join(body.format(i=i) for i in range(n))
@@ -74,6 +80,7 @@ def pytest_wall(root: Path, target: str) -> tuple[float, float]:
         cwd=root,
         capture_output=True,
         text=True,
+        env=ENV,
     )
     elapsed = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -131,6 +138,7 @@ def plugin_import_ms(runs: int = 9) -> float:
             capture_output=True,
             text=True,
             check=True,
+            env=ENV,
         )
         for line in proc.stderr.splitlines():
             parts = [p.strip() for p in line.split("|")]

@@ -120,7 +120,7 @@ def assert_metrics(
     __tracebackhide__ = True
     log = EventLog.of(source)
     actual = log.metrics(key, step)
-    where = "" if step is ANY else f" in {_step(step)}"  # type: ignore[arg-type]
+    where = "" if isinstance(step, AnyStep) else f" in {_step(step)}"
     if not actual:
         series = log.metrics_series()
         known = sorted(

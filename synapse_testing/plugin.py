@@ -121,8 +121,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
+    outcome: Any = yield  # pluggy's Result; typed loosely to work across pluggy versions
+    report = outcome.get_result()
     if report.failed and report.when == "call":
         item.stash[_CALL_FAILED] = True
     if report.failed and report.when != "setup":

@@ -13,7 +13,7 @@ def fetch(params: dict, ctx: RuntimeContext) -> int:
     return len(ctx.client.list_data_units(params["dataset"]))
 
 
-class Clamped(BaseAction[None]):  # type: ignore[type-var]
+class Clamped(BaseAction[None]):  # type: ignore[type-var]  # an action without params
     action_name = "clamped"
 
     def execute(self) -> None:
