@@ -64,6 +64,7 @@ class HttpBackendClient:
     ) -> None:
         httpx = _httpx()
         self.url = url.rstrip("/")
+        self.token = token
         self.retries = retries
         self.backoff = backoff
         headers = {"Authorization": f"Bearer {token}"} if token else {}

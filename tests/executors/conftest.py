@@ -130,3 +130,52 @@ def task_pool(plugin_dir: str):
     pool.start(wait=True)
     yield pool
     pool.close()
+
+
+CONFIG = """\
+name: Modes Plugin
+code: modes
+version: 0.1.0
+env:
+  GREETING: hello
+actions:
+  shout:
+    entrypoint: plugin.tools:shout
+    method: task
+    description: Shout a word
+"""
+
+TOOLS = """
+import os
+
+from pydantic import BaseModel
+
+from synapse_sdk.plugins import RuntimeContext, action
+
+
+class ShoutParams(BaseModel):
+    word: str
+
+
+class ShoutResult(BaseModel):
+    text: str
+    pid: int
+
+
+@action(result=ShoutResult)
+def shout(params: ShoutParams, ctx: RuntimeContext) -> ShoutResult:
+    ctx.set_progress(1, 1)
+    greeting = ctx.env.get("GREETING", "hey")
+    return ShoutResult(text=f"{greeting} {params.word.upper()}", pid=os.getpid())
+"""
+
+
+@pytest.fixture(scope="session")
+def modes_plugin(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A config.yaml plugin (`plugin/tools.py`, action `shout`, env GREETING=hello)."""
+    root = tmp_path_factory.mktemp("modes")
+    (root / "config.yaml").write_text(CONFIG)
+    (root / "plugin").mkdir()
+    (root / "plugin" / "__init__.py").write_text("")
+    (root / "plugin" / "tools.py").write_text(textwrap.dedent(TOOLS))
+    return str(root)

@@ -64,16 +64,24 @@ class RemoteTraceback(Exception):
 class ActionRef:
     """What a worker needs to find an action: ``module:qualname`` plus the plugin directory.
 
-    ``name`` is the action's name (from config.yaml when it differs from the code's).
+    ``name`` is the action's name (from config.yaml when it differs from the code's). With
+    ``plugin`` (a plugin directory or module name, as ``load_plugin`` takes it) the worker loads
+    the action through the plugin's config.yaml instead (``resolve_action(plugin, name)``).
     """
 
     entrypoint: str
     plugin_dir: str | None = None
     name: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    plugin: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"entrypoint": self.entrypoint, "plugin_dir": self.plugin_dir, "name": self.name}
+        return {
+            "entrypoint": self.entrypoint,
+            "plugin_dir": self.plugin_dir,
+            "name": self.name,
+            "plugin": self.plugin,
+        }
 
 
 def to_ref(action: Any, plugin_dir: str | None = None) -> tuple[ActionRef, ActionSpec | None]:

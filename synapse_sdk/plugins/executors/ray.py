@@ -343,6 +343,8 @@ class RayJobExecutor:
         if ref.plugin_dir:
             runtime_env.setdefault("working_dir", os.path.abspath(ref.plugin_dir))
             request["plugin_dir"] = "."  # the job starts in its unpacked working_dir
+            if ref.plugin and os.path.isdir(ref.plugin):
+                request["plugin"] = "."
         runtime_env["env_vars"] = {**runtime_env.get("env_vars", {}), **job_env}
         payload = base64.b64encode(json.dumps(request).encode()).decode()
         entrypoint = (

@@ -100,9 +100,13 @@ class _WireSink:
 
 
 def _make_client(config: Mapping[str, Any] | None) -> Any:
-    """The backend client a request asks for (an HTTP backend reachable from this worker)."""
+    """The backend client a request asks for: a LocalBackend root or an HTTP backend URL."""
     if not config:
         return None
+    if config.get("local"):
+        from ...clients.local import LocalBackend
+
+        return LocalBackend(str(config["local"]))
     url = config.get("url")
     if url:
         http = importlib.import_module("synapse_sdk.clients.http")  # needs the `http` extra
@@ -138,7 +142,12 @@ def execute_request(
         }
 
     try:
-        spec = load_action(str(request["entrypoint"]), request.get("plugin_dir"), name)
+        if request.get("plugin"):
+            from ..loading import resolve_action  # config.yaml applied, as in the caller
+
+            spec = resolve_action(str(request["plugin"]), str(name))
+        else:
+            spec = load_action(str(request["entrypoint"]), request.get("plugin_dir"), name)
         # validated again here: the worker never trusts what the caller checked
         params = spec.validate_params(
             request.get("params"), reject_unknown=bool(request.get("reject_unknown", True))

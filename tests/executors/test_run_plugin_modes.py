@@ -1,0 +1,45 @@
+"""run_plugin / run_plugin_record with mode=...: a config.yaml plugin through every executor."""
+
+from __future__ import annotations
+
+import pytest
+
+from synapse_sdk.plugins import ValidationError, run_plugin
+from synapse_sdk.plugins.events import ProgressEvent
+from synapse_sdk.plugins.runner import RunStatus, run_plugin_record
+
+
+@pytest.mark.parametrize("mode", ["task", "job"])
+def test_run_plugin_record_gives_the_same_run_as_local(modes_plugin, mode):
+    local = run_plugin_record(modes_plugin, "shout", {"word": "hi"})
+    remote = run_plugin_record(modes_plugin, "shout", {"word": "hi"}, mode=mode)
+
+    assert remote.status is RunStatus.SUCCEEDED
+    assert remote.action == local.action == "shout"
+    assert type(remote.result) is type(local.result)  # typed with the plugin's result model
+    assert remote.result.text == "hello HI"  # the worker got config.yaml's env
+    assert remote.result.pid != local.result.pid
+    assert remote.params == local.params
+    assert [type(e) for e in remote.events] == [type(e) for e in local.events]
+    assert len(remote.events_of(ProgressEvent)) == 1
+
+
+def test_run_plugin_returns_the_result_in_task_mode(modes_plugin):
+    assert run_plugin(modes_plugin, "shout", {"word": "yo"}, mode="task").text == "hello YO"
+
+
+def test_params_are_checked_before_any_worker_starts(modes_plugin):
+    with pytest.raises(ValidationError) as info:
+        run_plugin_record(modes_plugin, "shout", {"wrod": "x"}, mode="job")
+    assert info.value.fields == ["wrod"]
+
+
+def test_serve_mode_runs_through_the_http_endpoint(modes_plugin):
+    pytest.importorskip("fastapi")
+    run = run_plugin_record(modes_plugin, "shout", {"word": "web"}, mode="serve")
+    assert run.ok and run.result.text == "hello WEB"
+
+
+def test_an_unknown_mode_lists_the_modes(modes_plugin):
+    with pytest.raises(ValidationError, match="supported modes: local, task, job, serve, ray-task"):
+        run_plugin_record(modes_plugin, "shout", {"word": "x"}, mode="rocket")
