@@ -126,6 +126,7 @@ class FakeBackend:
         self._logs: dict[int, dict[int, LogEntry]] = {}
         self._seeded: dict[tuple[str, int], str] = {}
         self._used: set[tuple[str, int]] = set()
+        self._failures: dict[str, list[Exception]] = {}
 
     def __repr__(self) -> str:
         return (
@@ -145,6 +146,12 @@ class FakeBackend:
 
     def _record(self, method: str, **args: Any) -> None:
         self.calls.append(BackendCall(method, args))
+        planned = self._failures.get(method)
+        if planned:
+            error = planned.pop(0)
+            if not planned:
+                del self._failures[method]
+            raise error
 
     def _store(self, role: str, source: FileSource) -> FileRecord:
         if isinstance(source, (bytes, bytearray, memoryview)):
@@ -358,6 +365,18 @@ class FakeBackend:
         }
         self._models[model_id] = record
         return record
+
+    def fail_next(self, method: str, error: Exception | None = None, *, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``method`` raise ``error`` (default: a
+        BackendError), to test how the action handles a failing backend. The failing calls
+        are recorded in :attr:`calls` like any other."""
+        if not callable(getattr(type(self), method, None)) or method.startswith("_"):
+            raise ValueError(f"FakeBackend has no method {method!r}")
+        if error is None:
+            error = BackendError(
+                f"injected failure of {method} (synapse_backend.fail_next)", backend="FakeBackend"
+            )
+        self._failures.setdefault(method, []).extend([error] * times)
 
     # -- inspection --------------------------------------------------------------------------
 

@@ -168,6 +168,8 @@ class Masker:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             items = [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
             return self._fields(type(value).__name__, items)
+        if isinstance(value, tuple) and hasattr(value, "_fields"):  # a named tuple
+            return self._fields(type(value).__name__, list(zip(value._fields, value, strict=True)))
         if isinstance(value, (set, frozenset)):
             return sorted((self.value(v) for v in value), key=repr)
         if isinstance(value, (list, tuple)):

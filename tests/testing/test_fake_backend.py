@@ -148,3 +148,21 @@ def test_unused_seeds_lists_what_no_call_read():
     assert backend.unused_seeds() == ["dataset 1 'digits'", "model 1 'base'"]
     backend.list_models()
     assert backend.unused_seeds() == ["dataset 1 'digits'"]
+
+
+def test_fail_next_injects_a_backend_failure_and_records_the_call():
+    backend = FakeBackend()
+    backend.add_dataset("digits")
+    backend.fail_next("get_dataset")
+    with pytest.raises(BackendError) as info:
+        backend.get_dataset(1)
+    assert str(info.value) == "injected failure of get_dataset (synapse_backend.fail_next)"
+    assert backend.get_dataset(1)["name"] == "digits"  # only the next call fails
+    assert [str(c) for c in backend.calls] == ["get_dataset(dataset_id=1)"] * 2
+    backend.fail_next("list_models", TimeoutError("slow"), times=2)
+    for _ in range(2):
+        with pytest.raises(TimeoutError, match="slow"):
+            backend.list_models()
+    assert backend.list_models() == []
+    with pytest.raises(ValueError, match="FakeBackend has no method 'get_dataset_x'"):
+        backend.fail_next("get_dataset_x")

@@ -219,3 +219,11 @@ def test_a_failed_run_keeps_the_error_and_its_cause():
 def test_unmasked_values_stay_as_they_are():
     masker = Masker(mask=False)
     assert masker.value({"created_at": 5.0, "p": Path("/a/b")}) == {"created_at": 5.0, "p": "/a/b"}
+
+
+def test_backend_calls_snapshot_as_named_records():
+    from synapse_testing import BackendCall
+
+    masked = Masker().value([BackendCall("get_dataset", {"dataset_id": 1})])
+    assert [type(m).__name__ for m in masked] == ["BackendCall"]
+    assert masked[0].method == "get_dataset" and masked[0].args == {"dataset_id": 1}
