@@ -37,7 +37,28 @@ CONFIG_FILENAME = "config.yaml"
 # `pkg.mod:Name`, `pkg.mod:Outer.Name` or `pkg.mod.Name`
 _ENTRYPOINT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*)?$")
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed
+
+
+class _Loader(_BaseLoader):
+    """Safe loader that refuses duplicate keys (YAML would silently keep the last one)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node)
+            except TypeError:  # an unhashable key: let the base class report it
+                continue
+            if first is not key_node:
+                raise yaml.constructor.ConstructorError(
+                    f"while reading the mapping at line {node.start_mark.line + 1}",
+                    node.start_mark,
+                    f"duplicate key {key!r} (first at line {first.start_mark.line + 1})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
 
 
 class _Strict(BaseModel):
@@ -157,12 +178,15 @@ def parse_config(text: str, *, path: str = CONFIG_FILENAME) -> PluginConfig:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        duplicate = problem.startswith("duplicate key")
         raise ConfigError(
-            f"malformed YAML: {problem}",
+            problem if duplicate else f"malformed YAML: {problem}",
             path=path,
             line=None if mark is None else mark.line + 1,
             column=None if mark is None else mark.column + 1,
-            hint="check indentation and quoting around this line",
+            hint="rename or remove one of the two"
+            if duplicate
+            else "check indentation and quoting around this line",
         ) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"malformed YAML: {exc}", path=path) from exc

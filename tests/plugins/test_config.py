@@ -151,6 +151,18 @@ def test_malformed_yaml_names_file_and_line():
     assert err.__cause__ is not None
 
 
+def test_duplicate_keys_are_errors_not_silently_overwritten():
+    text = (
+        "name: x\ncode: x\nactions:\n  go:\n    entrypoint: a.b:C\n  go:\n    entrypoint: a.b:D\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, path="config.yaml")
+    err = info.value
+    assert (err.line, err.column) == (6, 3)
+    assert str(err).startswith("config.yaml:6:3: duplicate key 'go' (first at line 4)")
+    assert err.hint == "rename or remove one of the two"
+
+
 def test_non_mapping_document_is_rejected():
     with pytest.raises(ConfigError, match="must be a mapping"):
         parse_config("- a\n- b\n")
