@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import traceback
 from collections.abc import Mapping
@@ -31,14 +30,9 @@ def resolve_target(target: Any, action_name: str | None = None) -> ActionSpec:
             f"synapse_run({target!r}, {action_name!r}): a plugin reference must be a path or a "
             f"module name; to run an action object pass it alone: synapse_run(action, params)"
         )
-    try:
-        loading = importlib.import_module("synapse_sdk.plugins.loading")
-    except ImportError:  # before plugin loading exists: a module name still works
-        from synapse_sdk.plugins.runner import _resolve_module_action
+    from synapse_sdk.plugins.loading import resolve_action  # imports yaml: only when needed
 
-        return _resolve_module_action(os.fspath(target), action_name)
-    spec: ActionSpec = loading.resolve_action(target, action_name)
-    return spec
+    return resolve_action(target, action_name)
 
 
 class ActionRunner:
