@@ -29,14 +29,15 @@ if TYPE_CHECKING:
     from ._isolation import PluginNamespace
     from .spec import ActionSpec
 
-__all__ = ["clear_cache", "load_entrypoint", "load_plugin", "resolve_action"]
+__all__ = ["clear_cache", "load_entrypoint", "load_plugin", "resolve_action", "resolve_action_env"]
 
 _MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 Stamp = tuple[str, int, int]  # (path, mtime_ns, size)
 
 _PLUGINS: dict[Any, tuple[PluginDiscovery, tuple[Stamp, ...]]] = {}
-_ACTIONS: dict[Any, tuple[ActionSpec, tuple[Stamp, ...]]] = {}
+# (ref key, action) -> (spec, stamps, the plugin's config.yaml env)
+_ACTIONS: dict[Any, tuple[ActionSpec, tuple[Stamp, ...], dict[str, str]]] = {}
 _LOCK = threading.RLock()
 
 
@@ -100,8 +101,22 @@ def resolve_action(ref: str | os.PathLike[str], action: str) -> ActionSpec:
         discovery = load_plugin(ref, reload=stale and _code_changed(cached))
         spec = discovery.get_action_spec(action)
         stamps = _PLUGINS[key][1] + tuple(_stamp(f) for f in discovery.action_files(action))
-        _ACTIONS[(key, action)] = (spec, stamps)
+        _ACTIONS[(key, action)] = (spec, stamps, dict(discovery.config.env))
         return spec
+
+
+def resolve_action_env(
+    ref: str | os.PathLike[str], action: str
+) -> tuple[ActionSpec, dict[str, str]]:
+    """:func:`resolve_action` plus the plugin's config.yaml ``env`` (what local runs start from).
+
+    The env dict is shared: copy it before changing it.
+    """
+    cached = _ACTIONS.get((_key(ref), action))
+    if cached is not None and _fresh(cached[1]):
+        return cached[0], cached[2]
+    spec = resolve_action(ref, action)
+    return spec, _ACTIONS[(_key(ref), action)][2]
 
 
 def _code_changed(cached: Any) -> bool:

@@ -258,6 +258,22 @@ def _resolve_module_action(plugin: Any, action: str) -> ActionSpec:  # replaced 
     return resolve_action(plugin, action)
 
 
+def _resolve_with_env(plugin: Any, action: str) -> tuple[ActionSpec, dict[str, str]]:
+    # like _resolve_module_action, plus the plugin's config.yaml env (replaced on first call)
+    global _resolve_with_env
+    from .loading import resolve_action_env
+
+    _resolve_with_env = resolve_action_env  # type: ignore[assignment]
+    return resolve_action_env(plugin, action)
+
+
+def _with_config_env(env: dict[str, str], options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` whose ``env`` starts from config.yaml's ``env`` (a given ctx keeps its own)."""
+    if env and "ctx" not in options:
+        options["env"] = {**env, **(options.get("env") or {})}
+    return options
+
+
 def run_plugin(
     plugin: Any,
     action: str,
@@ -271,10 +287,12 @@ def run_plugin(
     ``plugin`` is a plugin directory, its config.yaml path or an importable module name; the
     plugin is loaded once and cached (re-checked with a stat or two per call, see
     :mod:`synapse_sdk.plugins.loading`). ``options`` go to :func:`run_action` (``env``,
-    ``client``, ``sinks``, ``ctx``, ``reject_unknown``).
+    ``client``, ``sinks``, ``ctx``, ``reject_unknown``); ``env`` is laid over config.yaml's.
     """
     if mode == "local":
-        spec = _resolve_module_action(plugin, action)
+        spec, env = _resolve_with_env(plugin, action)
+        if env:
+            options = _with_config_env(env, options)
         return run_action(spec, params, **options).raise_for_status().result
     return run_plugin_record(plugin, action, params, mode=mode, **options).raise_for_status().result
 
@@ -289,7 +307,8 @@ def run_plugin_record(
 ) -> Run:
     """Like :func:`run_plugin` but return the ``Run`` record (what ``synapse run`` prints)."""
     if mode == "local":
-        return run_action(_resolve_module_action(plugin, action), params, **options)
+        spec, env = _resolve_with_env(plugin, action)
+        return run_action(spec, params, **_with_config_env(env, options))
     # -- other modes: executors (task, job, serve, ray) plug in here ---------------------------
     from .errors import ValidationError
 

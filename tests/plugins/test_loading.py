@@ -216,3 +216,25 @@ def test_a_plugin_already_imported_from_sys_path_is_reused(tmp_path, monkeypatch
     finally:
         for name in [n for n in sys.modules if n == "plugin" or n.startswith("plugin.")]:
             del sys.modules[name]
+
+
+def test_local_runs_start_from_the_config_env(tmp_path):
+    root = _counter_plugin(tmp_path, 0)
+    (root / "config.yaml").write_text(
+        "name: c\ncode: c\nenv:\n  LOG_LEVEL: INFO\n  DEVICES: 0\n"
+        "actions:\n  value:\n    entrypoint: plugin.act:value\n"
+    )
+    _bump(
+        root / "plugin" / "act.py",
+        "from synapse_sdk.plugins import action\n\n@action\ndef value(params, ctx):\n"
+        "    return dict(ctx.env)\n",
+    )
+    assert run_plugin(root, "value") == {"LOG_LEVEL": "INFO", "DEVICES": "0"}
+    assert run_plugin(root, "value", env={"DEVICES": "1", "X": "y"}) == {
+        "LOG_LEVEL": "INFO",
+        "DEVICES": "1",
+        "X": "y",
+    }
+    from synapse_sdk.plugins.runner import run_plugin_record
+
+    assert run_plugin_record(root, "value").result["LOG_LEVEL"] == "INFO"
