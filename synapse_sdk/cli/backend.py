@@ -57,7 +57,23 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--ext", action="append", metavar=".EXT", help="only files with this suffix (repeatable)"
     )
     imp.set_defaults(handler=_import_dataset)
+    serve = leaf("serve", "serve the LocalBackend over HTTP so jobs in other processes reach it")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any)")
+    serve.add_argument("--token", help="require this bearer token ($SYNAPSE_BACKEND_TOKEN)")
+    serve.set_defaults(handler=_serve)
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """``synapse backend serve``: blocks until Ctrl-C (see synapse_sdk.clients.server)."""
+    from ..clients.server import BackendServer
+
+    token = args.token or os.environ.get("SYNAPSE_BACKEND_TOKEN")
+    server = BackendServer(_backend(args, create=True), args.host, args.port, token=token)
+    print(f"serving the LocalBackend at {server.url}", flush=True)
+    server.serve_forever()
+    return EXIT_OK
 
 
 def _backend(args: argparse.Namespace, *, create: bool = False) -> Any:

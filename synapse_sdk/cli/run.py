@@ -46,7 +46,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--mode",
         default="local",
-        help="where to run: local (default, in this process); executors add more",
+        help="where to run: local (default, in this process), task (warm worker pool), job "
+        "(isolated process), serve (through an HTTP endpoint), ray-task / ray-job / ray-serve "
+        "(extra ray), or config (the action's method in config.yaml)",
     )
     backend = parser.add_mutually_exclusive_group()
     backend.add_argument(
@@ -134,12 +136,16 @@ def run_command(args: argparse.Namespace) -> int:
 
     params = parse_params(args.params, args.param)
     options: dict[str, Any] = {"sinks": [ConsoleSink(sys.stderr)]}
-    if args.mode == "local":
-        resolve_action(args.plugin, args.action)  # load errors surface before any output
-        client = _local_backend(args)
-        if client is not None:
-            options["client"] = client
-    run = run_plugin_record(args.plugin, args.action, params, mode=args.mode, **options)
+    mode = args.mode
+    if mode == "config":
+        from ..plugins.loading import load_plugin
+
+        mode = load_plugin(args.plugin).get_action_method(args.action).value
+    resolve_action(args.plugin, args.action)  # load errors surface before any output
+    client = _local_backend(args)
+    if client is not None:  # other modes: the worker opens the same LocalBackend
+        options["client"] = client
+    run = run_plugin_record(args.plugin, args.action, params, mode=mode, **options)
     if args.json:
         print(json.dumps(run.to_dict(), indent=2, ensure_ascii=False, default=str))
         return EXIT_OK if run.ok else EXIT_FAILED
