@@ -69,20 +69,30 @@ def main() -> int:
     root = tempfile.mkdtemp(prefix="bench-backend-")
     backend = LocalBackend(root)
     slow = SlowBackend(LocalBackend(root))
+    t0 = time.perf_counter()
+    for _ in range(100_000):
+        pass
+    loop_ns = (time.perf_counter() - t0) / 100_000 * 1e9
     print(f"BackendSink overhead, {n} events per run, median of 5 (LocalBackend in {root})")
-    print(f"{'events':<22}{'no client':>12}{'LocalBackend':>16}{'slow backend':>16}")
+    print(f"machine speed: an empty loop iteration takes {loop_ns:.0f} ns (~15 ns when idle)")
+    empty = [timed(progress_only, {"n": 0}, client) for client in (None, backend, slow)]
+    print(
+        "fixed cost per run (job record, thread, final flush): "
+        + ", ".join(f"{name} {t * 1e3:.1f} ms" for name, t in
+                    zip(("no client", "LocalBackend", "slow backend"), empty, strict=True))
+    )  # fmt: skip
+    print("per event, fixed cost excluded:")
+    print(f"{'events':<22}{'no client':>12}{'LocalBackend':>22}{'slow backend':>22}")
     for label, fn, params in [
         ("set_progress", progress_only, {"n": n}),
         ("ctx.log (info)", logs_only, {"n": n}),
         ("ctx.log (debug)", logs_only, {"n": n, "level": "debug"}),
     ]:
-        base = timed(fn, params)
-        local = timed(fn, params, backend)
-        remote = timed(fn, params, slow)
-        us = [t / n * 1e6 for t in (base, local, remote)]
+        totals = [timed(fn, params, client) for client in (None, backend, slow)]
+        us = [(t - e) / n * 1e6 for t, e in zip(totals, empty, strict=True)]
         print(
-            f"{label:<22}{us[0]:>9.2f} µs{us[1]:>10.2f} µs ({us[1] - us[0]:+.2f})"
-            f"{us[2]:>7.2f} µs ({us[2] - us[0]:+.2f})"
+            f"{label:<22}{us[0]:>9.2f} µs{us[1]:>12.2f} µs ({us[1] - us[0]:+.2f})"
+            f"{us[2]:>12.2f} µs ({us[2] - us[0]:+.2f})"
         )
     print(f"slow backend calls in total: {slow.calls} (one per flush, not one per event)")
 

@@ -24,7 +24,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +114,26 @@ def default_home() -> Path:
     return Path(os.environ.get("SYNAPSE_HOME") or ".synapse")
 
 
-# One encoder reused: json.dumps(...) with options builds a new encoder on every call.
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _make_dumps() -> Callable[[Any], str]:
+    # json.dumps / JSONEncoder.encode build a new C encoder on every call, which is most of
+    # the cost of encoding the small dicts of log entries: build it once.
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (another Python implementation)
+        return encoder.encode
+    c_encode = make(
+        None, encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+
+    def dumps(value: Any) -> str:
+        if isinstance(value, (dict, list)):
+            return "".join(c_encode(value, 0))
+        return encoder.encode(value)
+
+    return dumps
+
+
+_dumps = _make_dumps()
 
 
 class LocalBackend:
@@ -580,16 +598,9 @@ class LocalBackend:
             )
 
     def append_job_logs(self, job_id: int, entries: Sequence[LogEntry]) -> int:
+        dumps = _dumps
         rows = [
-            (
-                job_id,
-                int(e["seq"]),
-                float(e["time"]),
-                str(e["event"]),
-                str(e["level"]),
-                _dumps(e["data"]),
-                e.get("file"),
-            )
+            (job_id, e["seq"], e["time"], e["event"], e["level"], dumps(e["data"]), e.get("file"))
             for e in entries
         ]
         with self._write() as db:

@@ -93,3 +93,10 @@ def test_the_upload_runs_against_the_testing_kits_fake_backend(synapse_run, syna
     assert done.result.data_units == 20
     (dataset,) = synapse_backend.list_datasets()
     assert dataset["data_unit_count"] == 20
+
+
+def test_config_yaml_matches_the_code(capsys):
+    from synapse_sdk.cli import main
+
+    assert main(["sync", "--check", str(DIGITS)]) == 0
+    assert "in sync" in capsys.readouterr().out
