@@ -114,15 +114,22 @@ def test_unknown_marker_option_is_a_clear_error(pytester):
         @pytest.mark.synapse(stict=False)
         def test_it(synapse_ctx):
             pass
+
+
+        @pytest.mark.synapse({"A": "1"})
+        def test_positional(synapse_ctx):
+            pass
         """
     )
     result = pytester.runpytest()
-    result.assert_outcomes(errors=1)
+    result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(
         [
             "*ERROR at setup of test_it*",
             "@pytest.mark.synapse got unknown option(s) stict; options: env, backend, strict, "
             "allow_unused, allow_warnings, mask",
+            "*ERROR at setup of test_positional*",
+            "@pytest.mark.synapse takes keyword arguments only, got ({'A': '1'},)",
         ]
     )
 
