@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -78,6 +79,7 @@ class BackendSink:
         self._disabled = False
         self._finished = False
         self.flushes = 0
+        self._last_flush = 0.0
 
     def __repr__(self) -> str:
         return f"BackendSink({self.client!r}, job_id={self.job_id!r})"
@@ -135,6 +137,8 @@ class BackendSink:
         while not self._stop.is_set():
             self._wake.wait(self._interval)
             self._wake.clear()
+            if self._failed is None and time.monotonic() - self._last_flush < self._interval:
+                continue  # the producer is flushing full batches itself: stay out of its way
             # a failure is kept in self._failed and retried; close() reports it if it persists
             with contextlib.suppress(Exception):
                 self.flush()
@@ -159,6 +163,7 @@ class BackendSink:
                     raise
                 self.flushes += 1
                 self._failed = None
+                self._last_flush = time.monotonic()
 
     def _take_batch(self) -> list[Event]:
         queue = self._queue
