@@ -150,3 +150,23 @@ def test_an_explicit_sink_is_not_doubled_by_the_runner(backend):
     sink = BackendSink(backend)
     run_action(Train, client=backend, sinks=[sink])
     assert len(backend.list_jobs()) == 1
+
+
+def test_progress_reaches_the_backend_while_the_action_computes_quietly(backend):
+    import time
+
+    @action(name="quiet")
+    def quiet(params: dict, ctx: RuntimeContext) -> dict:
+        ctx.set_progress(1, 4, step="work")
+        job_id = current_job_id(ctx)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # "computing": no events for a while
+            progress = ctx.client.get_job(job_id)["progress"]
+            if progress:
+                return progress
+            time.sleep(0.01)
+        return {}
+
+    sink = BackendSink(backend, flush_interval=0.02)
+    run = run_action(quiet, client=backend, sinks=[sink]).raise_for_status()
+    assert run.result == {"work": {"current": 1, "total": 4, "percent": 25.0}}
