@@ -3,7 +3,8 @@
 :class:`Masker` replaces volatile values with aliases that are stable within one snapshot:
 run ids become ``<run-1>``, UUIDs ``<uuid-1>`` (the same value gets the same alias wherever
 it appears, so "the id in the result is the id sent to the backend" is still checked),
-timestamps ``<time>``, durations ``<duration>``, and paths under the test's ``tmp_path``, the
+timestamps ``<time>`` (by field name) or ``<datetime>`` (datetime objects and ISO 8601
+strings), durations ``<duration>``, and paths under the test's ``tmp_path``, the
 temp directory, the root dir or the home directory ``<tmp>/...``, ``<tempdir-1>/...``,
 ``<rootdir>/...`` and ``~/...`` with POSIX separators. Pydantic models and dataclasses are
 serialized field by field (recursively).
@@ -41,6 +42,11 @@ __all__ = ["Masker", "default_roots", "snapshot_data"]
 
 _UUID_RE = re.compile(
     r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
+)
+# ISO 8601 date-times (``2026-11-26T23:00:00.123+00:00``, also with a space), as str() and
+# isoformat() write them
+_ISO_RE = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?(?![\d:])"
 )
 _TIME_KEYS = frozenset({"time", "timestamp", "started_at", "finished_at", "created_at"})
 _DURATION_KEYS = frozenset({"duration", "elapsed", "seconds", "took"})
@@ -128,6 +134,7 @@ class Masker:
                 value = value.replace(run_id, self.alias("run", run_id))
         if "-" in value:
             value = _UUID_RE.sub(lambda m: self.alias("uuid", m.group(0).lower()), value)
+            value = _ISO_RE.sub("<datetime>", value)
         return value
 
     # -- any value ---------------------------------------------------------------------------

@@ -227,3 +227,12 @@ def test_backend_calls_snapshot_as_named_records():
     masked = Masker().value([BackendCall("get_dataset", {"dataset_id": 1})])
     assert [type(m).__name__ for m in masked] == ["BackendCall"]
     assert masked[0].method == "get_dataset" and masked[0].args == {"dataset_id": 1}
+
+
+def test_date_times_inside_strings_are_masked():
+    masker = Masker()
+    now = dt.datetime.now(dt.timezone.utc)
+    assert masker.value(f"saved at {now.isoformat()} ok") == "saved at <datetime> ok"
+    assert masker.value(f"saved at {dt.datetime.now()}") == "saved at <datetime>"
+    assert masker.value({"created_at": "2026-01-02T03:04:05Z"}) == {"created_at": "<datetime>"}
+    assert masker.value("version 2026-01-02") == "version 2026-01-02"  # a date alone is kept
