@@ -1,8 +1,7 @@
-"""Backend clients: the ``BackendClient`` protocol, the embedded ``LocalBackend`` and the
-``BackendSink`` that records runs as backend jobs.
+"""Backend clients: the ``BackendClient`` protocol, the embedded ``LocalBackend``, the
+``HttpBackendClient`` of a remote server and the ``BackendSink`` that records runs as jobs.
 
-``LocalBackend`` and ``BackendSink`` are imported on first access so that importing this
-package stays cheap.
+Everything but the protocol is imported on first access, so importing this package is cheap.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from .base import (
 )
 
 if TYPE_CHECKING:
+    from .http import HttpBackendClient
     from .local import LocalBackend, default_home
     from .sink import BackendSink
 
@@ -37,6 +37,7 @@ __all__ = [
     "DatasetRecord",
     "FileRecord",
     "FileSource",
+    "HttpBackendClient",
     "JobRecord",
     "LocalBackend",
     "LogEntry",
@@ -45,7 +46,12 @@ __all__ = [
     "default_home",
 ]
 
-_LAZY = {"LocalBackend": ".local", "default_home": ".local", "BackendSink": ".sink"}
+_LAZY = {
+    "BackendSink": ".sink",
+    "HttpBackendClient": ".http",  # needs the 'http' extra (httpx) only when used
+    "LocalBackend": ".local",
+    "default_home": ".local",
+}
 
 
 def __getattr__(name: str) -> Any:
