@@ -238,3 +238,34 @@ def test_local_runs_start_from_the_config_env(tmp_path):
     from synapse_sdk.plugins.runner import run_plugin_record
 
     assert run_plugin_record(root, "value").result["LOG_LEVEL"] == "INFO"
+
+
+def test_nested_packages_with_relative_and_absolute_imports(tmp_path):
+    root = tmp_path / "nested"
+    (root / "plugin" / "models").mkdir(parents=True)
+    (root / "plugin" / "__init__.py").write_text("")
+    (root / "plugin" / "models" / "__init__.py").write_text("")
+    (root / "plugin" / "common.py").write_text("SCALE = 10\n")
+    (root / "plugin" / "models" / "net.py").write_text(
+        "from ..common import SCALE\nimport plugin.common as absolute\n\n"
+        "def forward(x):\n    return x * SCALE + absolute.SCALE\n"
+    )
+    (root / "plugin" / "models" / "act.py").write_text(
+        "from synapse_sdk.plugins import action\nfrom .net import forward\n\n"
+        "@action\ndef predict(params, ctx):\n    return forward(params['x'])\n"
+    )
+    (root / "config.yaml").write_text(
+        "name: n\ncode: n\nactions:\n  predict:\n    entrypoint: plugin.models.act:predict\n"
+    )
+    assert run_plugin(root, "predict", {"x": 2}) == 30
+    assert "plugin.models.net" not in sys.modules
+
+
+def test_module_that_raises_at_import_is_a_load_error(tmp_path):
+    root = _counter_plugin(tmp_path, 1)
+    _bump(root / "plugin" / "act.py", "raise RuntimeError('no GPU found')\n")
+    with pytest.raises(PluginLoadError) as info:
+        resolve_action(root, "value")
+    assert "importing 'plugin.act' (entrypoint 'plugin.act:value'" in str(info.value)
+    assert "raised RuntimeError: no GPU found" in str(info.value)
+    assert isinstance(info.value.__cause__, RuntimeError)
