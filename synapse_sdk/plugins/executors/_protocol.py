@@ -90,8 +90,12 @@ def to_ref(action: Any, plugin_dir: str | None = None) -> tuple[ActionRef, Actio
     Returns the ref and, when the action object is at hand, its spec (used by the caller to
     validate params early and to rebuild a typed result).
     """
+    import os
+
     from ..spec import as_spec
 
+    if plugin_dir is not None:  # workers may start elsewhere (a job's cwd is its plugin dir)
+        plugin_dir = os.path.abspath(plugin_dir)
     if isinstance(action, ActionRef):
         return action, None
     if isinstance(action, str):
