@@ -102,11 +102,11 @@ class Run:
         }
 
 
-class _ListSink:
-    __slots__ = ("emit",)
+class _EventList(list):  # type: ignore[type-arg]
+    """The run's own record of its events: a list that is also a Sink (emit = append)."""
 
-    def __init__(self, events: list[Event]) -> None:
-        self.emit = events.append
+    __slots__ = ()
+    emit = list.append
 
 
 def run_action(
@@ -151,8 +151,7 @@ def execute_spec(
             )
         if ctx.action_name is None:
             ctx.action_name = spec.name
-    events: list[Event] = []
-    recorder = _ListSink(events)
+    events = recorder = _EventList()
     extra = list(sinks) if sinks else []
     if ctx.client is not None:
         # A run with a backend client is recorded there as a job (imported lazily: runs
@@ -165,16 +164,10 @@ def execute_spec(
     ctx.subscribe(recorder)
     for sink in extra:
         ctx.subscribe(sink)
-    run = Run(
-        run_id=ctx.run_id,
-        action=spec.name,
-        status=RunStatus.FAILED,
-        params=params,
-        events=events,
-        started_at=time.time(),
-    )
+    name = spec.name
+    run = Run(ctx.run_id, name, RunStatus.FAILED, params, None, None, None, events, time.time())
     t0 = time.perf_counter()
-    ctx.emit(ctx.make_event(RunStarted, spec.name, params))
+    ctx.emit(ctx.make_event(RunStarted, name, params))
     interrupted: BaseException | None = None
     try:
         result = spec.invoke(params, ctx)

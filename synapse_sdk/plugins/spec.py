@@ -72,6 +72,14 @@ class ActionSpec:
         Raises :class:`~synapse_sdk.plugins.errors.ValidationError` naming every field path.
         """
         model = self.params_model
+        if model is not None and type(params) is dict and reject_unknown:
+            # The common case, kept short: a plain dict for a model.
+            allowed, nested = _model_keys(model)
+            if allowed and (nested or not allowed.issuperset(params)):
+                unknown = list(_unknown_keys(model, params, ()))
+                if unknown:
+                    raise _unknown_error(self.name, unknown)
+            return self._validate(model, params)
         if isinstance(params, (str, bytes)):
             params = self._parse_json(params)
         if model is None:
@@ -108,6 +116,9 @@ class ActionSpec:
                 unknown = list(_unknown_keys(model, params, ()))
                 if unknown:
                     raise _unknown_error(self.name, unknown)
+        return self._validate(model, params)
+
+    def _validate(self, model: type[BaseModel], params: Any) -> Any:
         try:
             return model.model_validate(params)
         except Exception as exc:
