@@ -142,7 +142,7 @@ class ConsoleSink:
         elif isinstance(event, WarningEvent):
             self._line(f"WARNING: {event.message}")
         elif isinstance(event, StepEvent):
-            if event.status != "started":
+            if event.status not in ("started", "pending"):
                 self._line(f"step {event.step}: {event.status.replace('_', ' ')}")
         elif isinstance(event, RunStarted):
             self._line(f"run {event.run_id}: {event.action} started")
