@@ -36,7 +36,7 @@ from synapse_sdk.plugins.events import (
     WarningEvent,
 )
 
-from ._views import _SEEN_WARNINGS
+from ._views import _SEEN_WARNINGS, EventViews
 
 __all__ = ["Masker", "default_roots", "snapshot_data"]
 
@@ -308,13 +308,23 @@ def _replace_path(text: str, prefix: str, alias: str) -> str:
 
 def snapshot_data(data: Any, masker: Masker) -> Any:
     """What a snapshot stores for ``data``: a Run (or anything with ``run_id``, ``status`` and
-    ``events``) becomes the run record; anything else is masked field by field."""
+    ``events``) becomes the run record, a RecordingContext or EventLog its event lines;
+    anything else is masked field by field."""
     if _is_run(data):
         masker.alias("run", data.run_id)
-        # a snapshot shows the run's warnings, so they count as checked
-        _SEEN_WARNINGS.update(e.run_id for e in data.events if isinstance(e, WarningEvent))
+        _seen(data.events)
         return masker.run(data)
+    if isinstance(data, EventViews):
+        for run_id in data.run_ids:
+            masker.alias("run", run_id)
+        _seen(data.events)
+        return [masker.event(e) for e in data.events]
     return masker.value(data)
+
+
+def _seen(events: Iterable[Event]) -> None:
+    # a snapshot shows the run's warnings, so they count as checked
+    _SEEN_WARNINGS.update(e.run_id for e in events if isinstance(e, WarningEvent))
 
 
 def _is_run(data: Any) -> bool:

@@ -236,3 +236,10 @@ def test_date_times_inside_strings_are_masked():
     assert masker.value(f"saved at {dt.datetime.now()}") == "saved at <datetime>"
     assert masker.value({"created_at": "2026-01-02T03:04:05Z"}) == {"created_at": "<datetime>"}
     assert masker.value("version 2026-01-02") == "version 2026-01-02"  # a date alone is kept
+
+
+def test_a_recording_context_snapshots_as_its_event_lines():
+    ctx = RecordingContext()
+    ctx.set_progress(1, 2)
+    ctx.warn("careful", code="c")
+    assert snapshot_data(ctx, Masker()) == ["progress 1/2", "warning c: careful"]
