@@ -748,6 +748,12 @@ class ParamsForm:
 
     # -- display -----------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Close every widget of the form (a closed form cannot be shown again)."""
+        from .views import close_tree
+
+        close_tree(self.widget)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 

@@ -19,7 +19,7 @@ from ..plugins.context import RuntimeContext
 from ..plugins.runner import Run, execute_spec
 from ..plugins.spec import ActionSpec, as_spec
 from .forms import ParamsForm, WidgetRegistry
-from .views import NotebookSink, RunView
+from .views import NotebookSink, RunView, close_tree
 
 __all__ = ["ActionPanel"]
 
@@ -185,6 +185,14 @@ class ActionPanel:
         """Start a run and wait for it (what a notebook cell executed top to bottom wants)."""
         self.start(params)
         return self.wait(timeout)
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Cancel a running action, wait for it, and close every widget of the panel."""
+        self.cancel()
+        if self.running:
+            self.wait(timeout)
+        self.view.close()
+        close_tree(self.widget)
 
     # -- display -----------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from ..plugins.events import (
     WarningEvent,
 )
 
-__all__ = ["NotebookSink", "RunView", "sparkline_svg"]
+__all__ = ["NotebookSink", "RunView", "close_tree", "sparkline_svg"]
 
 _STEP_STYLES = {
     "finished": "success",
@@ -62,6 +62,19 @@ def sparkline_svg(values: list[float], *, width: int = 140, height: int = 28) ->
         f'viewBox="0 0 {width} {height}"><polyline fill="none" stroke="#1976d2" '
         f'stroke-width="1.5" points="{points}"/></svg>'
     )
+
+
+def close_tree(widget: widgets.Widget) -> None:
+    """Close ``widget`` and every widget inside it (their models leave the kernel)."""
+    for child in getattr(widget, "children", ()):
+        close_tree(child)
+    layout = getattr(widget, "layout", None)
+    if isinstance(layout, widgets.Widget):
+        layout.close()
+    style = getattr(widget, "style", None)
+    if isinstance(style, widgets.Widget):
+        style.close()
+    widget.close()
 
 
 class _Series:
@@ -112,8 +125,7 @@ class _Bar:
             self.text.value = f"{_num(current)}"
 
     def close(self) -> None:
-        for widget in (self.bar, self.text, self.box):
-            widget.close()
+        close_tree(self.box)
 
 
 def _num(value: float) -> str:
@@ -188,9 +200,8 @@ class RunView:
 
     def close(self) -> None:
         self.reset()
-        for widget in (self.status, self.progress, self.metrics, self.logs, self.result):
-            widget.close()
-        self.widget.close()
+        close_tree(self.widget)
+        close_tree(self.status)
 
 
 class NotebookSink:

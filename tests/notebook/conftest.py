@@ -58,3 +58,15 @@ def comm_log(monkeypatch: pytest.MonkeyPatch) -> CommLog:
     log = CommLog()
     monkeypatch.setattr(comm, "create_comm", lambda **kw: RecordingComm(log.messages, **kw))
     return log
+
+
+@pytest.fixture(autouse=True)
+def _close_widgets() -> Any:
+    """Close the widgets a test made, so none outlive it (ipywidgets keeps every instance)."""
+    from ipywidgets.widgets.widget import _instances
+
+    before = set(_instances)
+    yield
+    for model_id, widget in list(_instances.items()):
+        if model_id not in before:
+            widget.close()

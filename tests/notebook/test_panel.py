@@ -207,3 +207,18 @@ def test_panel_from_a_plugin_directory_uses_the_config(tmp_path):
     panel.form.widgets["word"].value = "hi"
     run = panel.run_sync(timeout=10)
     assert run is not None and run.result == {"shouted": "HI"}
+
+
+def test_close_cancels_the_run_and_closes_every_widget():
+    from ipywidgets.widgets.widget import _instances
+
+    started.clear()
+    before = set(_instances)
+    panel = ActionPanel(slow)
+    panel.start()
+    assert started.wait(5)
+    made = set(_instances) - before
+    assert panel.run_button.model_id in made
+    panel.close()
+    assert panel.run is not None and panel.run.status is RunStatus.CANCELLED
+    assert not set(_instances) & made
