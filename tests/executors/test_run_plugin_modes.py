@@ -43,3 +43,25 @@ def test_serve_mode_runs_through_the_http_endpoint(modes_plugin):
 def test_an_unknown_mode_lists_the_modes(modes_plugin):
     with pytest.raises(ValidationError, match="supported modes: local, task, job, serve, ray-task"):
         run_plugin_record(modes_plugin, "shout", {"word": "x"}, mode="rocket")
+
+
+def test_an_action_object_runs_in_a_mode_with_the_callers_context(plugin_dir, tmp_path):
+    """What a notebook panel does: its context's sinks update live and its cancel works."""
+    import importlib
+    import sys
+
+    from synapse_sdk.plugins import MemorySink, RuntimeContext
+    from synapse_sdk.plugins.executors import run_action_in_mode
+
+    sys.path.insert(0, plugin_dir)
+    try:
+        module = importlib.import_module("h8plugin.actions")
+    finally:
+        sys.path.remove(plugin_dir)
+    sink = MemorySink()
+    ctx = RuntimeContext(sinks=[sink])
+    run = run_action_in_mode(module.count, {"n": 2}, mode="task", plugin_dir=plugin_dir, ctx=ctx)
+
+    assert run.ok and run.run_id == ctx.run_id
+    assert run.result == module.CountResult(**run.result.model_dump())
+    assert sink.events == run.events

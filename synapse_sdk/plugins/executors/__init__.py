@@ -19,6 +19,9 @@ mode                    executor                                      needs
 ======================  ============================================  ==========================
 
 Select one with :func:`get_executor` (``get_executor('task')``) or pass an executor object.
+:func:`run_in_mode` (a plugin's action, what ``run_plugin(..., mode=...)`` calls) and
+:func:`run_action_in_mode` (an action object, what a notebook panel calls) use one shared
+executor per mode and process.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from ._dispatch import run_action_in_mode, run_in_mode
 from ._protocol import ActionRef, RemoteTraceback, RunHandle
 
 if TYPE_CHECKING:
@@ -50,6 +54,8 @@ __all__ = [
     "ServeHandle",
     "TaskExecutor",
     "get_executor",
+    "run_action_in_mode",
+    "run_in_mode",
 ]
 
 

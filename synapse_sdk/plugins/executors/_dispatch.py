@@ -13,7 +13,13 @@ from ..events import Sink
 from ..runner import Run
 from ._protocol import ActionRef
 
-__all__ = ["backend_config", "plugin_ref", "run_in_mode", "shared_executor"]
+__all__ = [
+    "backend_config",
+    "plugin_ref",
+    "run_action_in_mode",
+    "run_in_mode",
+    "shared_executor",
+]
 
 _SHARED: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -120,3 +126,47 @@ def run_in_mode(
         with contextlib.suppress(Exception):  # a non-matching result was already warned about
             run.result = spec.result_model.model_validate(run.result)
     return run
+
+
+def run_action_in_mode(
+    action: Any,
+    params: Any = None,
+    *,
+    mode: str,
+    plugin_dir: str | None = None,
+    ctx: RuntimeContext | None = None,
+    env: Mapping[str, str] | None = None,
+    client: Any = None,
+    sinks: Iterable[Sink] | None = None,
+    reject_unknown: bool = True,
+    executor: Any = None,
+) -> Run:
+    """Like :func:`run_in_mode` for an action object (``@action`` function, ``BaseAction``
+    subclass or spec defined in an importable module) or an entrypoint string; ``plugin_dir``
+    is put first on the worker's ``sys.path`` to import it.
+
+    What the notebook panel calls for a mode other than ``local``: the caller's ``ctx`` gets
+    the relayed events (so its sinks update live) and ``ctx.cancel()`` reaches the worker.
+    """
+    all_sinks = list(sinks or ())
+    backend = backend_config(client)
+    if client is not None and backend is None:
+        from ...clients.sink import job_sink_for
+
+        job_sink = job_sink_for(client, all_sinks)
+        if job_sink is not None:
+            all_sinks.append(job_sink)
+    runner = executor if executor is not None else shared_executor(mode)
+    if mode in ("serve", "ray-serve"):
+        return runner.run(action, params, env=env, plugin_dir=plugin_dir)
+    handle = runner.submit(
+        action,
+        params,
+        plugin_dir=plugin_dir,
+        ctx=ctx,
+        env=env,
+        sinks=all_sinks,
+        reject_unknown=reject_unknown,
+        backend=backend,
+    )
+    return handle.wait()

@@ -76,8 +76,9 @@ def ensure_ray(address: str | None = None, **init_options: Any) -> Any:
 # -- ray-task ------------------------------------------------------------------------------------
 
 
-def _task_body(request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The Ray task: run the request in a thread and yield its messages as they come."""
+def _task_body(request: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    """The Ray task: run the request in a thread and yield its messages as they come (each
+    yield carries every message waiting at that moment: one object per burst, not per event)."""
     from .worker import execute_request
 
     messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -97,9 +98,17 @@ def _task_body(request: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 message = messages.get(timeout=0.1)  # short waits: KeyboardInterrupt gets in
             except queue.Empty:
                 continue
+            batch = []
+            while message is not None:
+                batch.append(message)
+                try:
+                    message = messages.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                yield batch
             if message is None:
                 return
-            yield message
     except KeyboardInterrupt:  # ray.cancel(): stop the action cooperatively so it rolls back
         for ctx in contexts:
             ctx.cancel()
@@ -206,7 +215,8 @@ class RayTaskExecutor:
         exceptions = ray.exceptions
         try:
             for object_ref in generator:
-                handle.feed(ray.get(object_ref))
+                for message in ray.get(object_ref):
+                    handle.feed(message)
         except exceptions.TaskCancelledError:
             handle.fail(
                 CancelledError("The run was cancelled (Ray task cancelled)", action=handle.action),
