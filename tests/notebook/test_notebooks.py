@@ -89,6 +89,7 @@ def test_testing_notebook_runs_the_kit_and_saves_the_panel():
 def test_example_plugin_notebook():
     if not (NOTEBOOKS.parent / "examples" / "digits" / "config.yaml").exists():
         pytest.skip("examples/digits is not in this checkout")
+    pytest.importorskip("sklearn", reason="the digits plugin needs the examples extra")
     nb = execute("example_plugin")
     check_common(nb)
     train = bars(nb)["train"]
