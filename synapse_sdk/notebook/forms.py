@@ -182,6 +182,10 @@ def _bounds(spec: FieldSpec, *, integer: bool, step: float) -> tuple[float | Non
     if integer:
         low = None if low is None else math.ceil(low)
         high = None if high is None else math.floor(high)
+    if low is not None and high is not None and low > high:
+        # A range narrower than one step: keep the raw bounds and let pydantic flag the value.
+        low = spec.ge if spec.ge is not None else spec.gt
+        high = spec.le if spec.le is not None else spec.lt
     return low, high
 
 

@@ -88,6 +88,16 @@ def test_bounds_are_honoured_inclusive_and_exclusive():
     assert w["offset"].max == -1 and w["offset"].min <= -(2**31)  # lt=0 for an int is <= -1
 
 
+def test_a_range_narrower_than_a_step_keeps_its_raw_bounds_and_pydantic_judges():
+    class Tiny(BaseModel):
+        eps: float = Field(0.5, gt=0.4, lt=0.6, multiple_of=0.5)
+
+    form = ParamsForm(Tiny)
+    w = form.widgets["eps"]
+    assert (w.min, w.max) == (0.4, 0.6)
+    assert form.value.eps == 0.5
+
+
 def test_labels_and_help_come_from_title_and_description():
     form = ParamsForm(TrainParams)
     label = form._rows["epochs"].label.value
