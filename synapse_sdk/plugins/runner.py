@@ -302,11 +302,17 @@ def run_plugin_record(
     if mode == "local":
         spec, env = _resolve_with_env(plugin, action)
         return run_action(spec, params, **_with_config_env(env, options))
-    # -- other modes: executors (task, job, serve, ray) plug in here ---------------------------
-    from .errors import ValidationError
+    # other modes: the executors (task, job, serve, ray-*) with the same Run record
+    from .executors import MODES
+    from .executors._dispatch import run_in_mode
 
-    raise ValidationError(
-        f"unknown mode {mode!r}; supported modes: 'local'",
-        errors=[{"loc": ("mode",), "msg": "unsupported mode", "type": "enum", "input": mode}],
-        hint="run with mode='local' (the default)",
-    )
+    if mode not in MODES:
+        from .errors import ValidationError
+
+        known = ", ".join(["local", *MODES])
+        raise ValidationError(
+            f"unknown mode {mode!r}; supported modes: {known}",
+            errors=[{"loc": ("mode",), "msg": "unsupported mode", "type": "enum", "input": mode}],
+            hint="run with mode='local' (the default), 'task', 'job' or 'serve'",
+        )
+    return run_in_mode(plugin, action, params, mode=mode, **options)
