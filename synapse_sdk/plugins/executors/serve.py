@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..context import RuntimeContext
-from ..errors import ValidationError
+from ..errors import ExecutionError, ValidationError
 from ..events import Sink, jsonable
 from ..runner import Run, execute_spec
 from ..spec import ActionSpec
@@ -228,6 +228,7 @@ class ServeExecutor:
         self.log_level = log_level
         self.startup_timeout = startup_timeout
         self.handles: dict[str, ServeHandle] = {}
+        self._by_action: dict[str, ServeHandle] = {}  # the endpoints `run` started
 
     def __enter__(self) -> ServeExecutor:
         return self
@@ -285,7 +286,11 @@ class ServeExecutor:
         return self.serve(action, **options)
 
     def run(self, action: Any, params: Any = None, **options: Any) -> Run:
-        """Serve ``action`` (once) and POST ``params``; the Run rebuilt from the answer."""
+        """Serve ``action`` (the endpoint is kept for later calls) and POST ``params``.
+
+        The Run is rebuilt from the answer: status, result or error. Events stay on the server
+        side (give ``serve(..., sinks=...)`` a factory to record them there).
+        """
         import json
         import urllib.request
 
@@ -293,13 +298,14 @@ class ServeExecutor:
         from ._protocol import RunHandle, error_from_json
 
         spec = resolve_spec(action, options.get("plugin_dir"))
-        handle = next((h for h in self.handles.values() if h.app.title.startswith(spec.name)), None)
-        if handle is None:
-            handle = self.serve(action, **options)
+        handle = self._by_action.get(spec.name)
+        if handle is None or not handle.running:
+            handle = self._by_action[spec.name] = self.serve(action, **options)
         validated = spec.validate_params(params)
-        body = json.dumps(jsonable(validated)).encode()
+        dump = getattr(validated, "model_dump", None)
+        body = json.dumps(dump(mode="json", by_alias=True) if dump else jsonable(validated))
         request = urllib.request.Request(
-            handle.url + "/run", data=body, headers={"Content-Type": "application/json"}
+            handle.url + "/run", data=body.encode(), headers={"Content-Type": "application/json"}
         )
         relay = RunHandle(run_id="", action=spec.name, params=validated, spec=spec)
         try:
@@ -312,7 +318,10 @@ class ServeExecutor:
             detail = json.loads(exc.read() or b"{}").get("detail") or {}
             relay.run_id = exc.headers.get("X-Synapse-Run-Id", "")
             status = RunStatus(detail.get("status", "failed"))
-            relay.fail(error_from_json(detail, spec.name) or RuntimeError(str(exc)), status=status)  # type: ignore[arg-type]
+            error = error_from_json(detail, spec.name) or ExecutionError(
+                f"POST {handle.url}/run failed: HTTP {exc.code}", action=spec.name
+            )
+            relay.fail(error, status=status)
         return relay.wait()
 
     def close(self) -> None:
@@ -320,3 +329,4 @@ class ServeExecutor:
         for handle in list(self.handles.values()):
             handle.stop()
         self.handles.clear()
+        self._by_action.clear()
