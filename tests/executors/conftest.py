@@ -13,7 +13,16 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from synapse_sdk.plugins import BaseAction, CancelledError, RuntimeContext, action
+from synapse_sdk.plugins import (
+    BaseAction,
+    BaseStep,
+    CancelledError,
+    RuntimeContext,
+    StepRegistry,
+    StepResult,
+    action,
+)
+from synapse_sdk.plugins.steps import StepContext
 
 
 class CountParams(BaseModel):
@@ -89,6 +98,38 @@ def environ(params: dict, ctx: RuntimeContext) -> dict:
         "plugin_var": os.environ.get("PLUGIN_VAR"),
         "prefix": __import__("sys").prefix,
     }
+
+
+class StepsParams(BaseModel):
+    """No params: the gate and marker paths come from the job's env (GATE, MARKER)."""
+
+
+class Prepare(BaseStep[str]):
+    name = "prepare"
+
+    def execute(self, ctx: StepContext) -> StepResult[str]:
+        ctx.set_progress(1, 1)
+        return StepResult("prepared", rollback_data=ctx.env.get("MARKER"))
+
+    def rollback(self, ctx: StepContext, result: StepResult[str] | None = None) -> None:
+        Path(result.rollback_data).write_text("prepare rolled back")
+
+
+class Wait(BaseStep[None]):
+    name = "wait"
+
+    def execute(self, ctx: StepContext) -> None:
+        while not Path(ctx.env["GATE"]).exists():
+            ctx.check_cancelled()
+            time.sleep(0.01)
+
+
+class TwoSteps(BaseAction[StepsParams]):
+    action_name = "two_steps"
+
+    def setup_steps(self, registry: StepRegistry) -> None:
+        registry.register(Prepare())
+        registry.register(Wait())
 
 
 class EchoParams(BaseModel):

@@ -173,3 +173,22 @@ def _write_wheel(directory: Path, name: str, version: str, code: str) -> None:
     with zipfile.ZipFile(directory / f"{name}-{version}-py3-none-any.whl", "w") as wheel:
         for path, text in files.items():
             wheel.writestr(path, text)
+
+
+def test_stopping_a_job_rolls_back_the_steps_that_ran(jobs, plugin_dir, tmp_path):
+    from synapse_sdk.plugins.events import StepEvent
+
+    marker = tmp_path / "marker"
+    env = {"GATE": str(tmp_path / "never"), "MARKER": str(marker)}
+    handle = jobs.submit(entry("TwoSteps"), {}, plugin_dir=plugin_dir, env=env)
+    wait_until(
+        lambda: any(isinstance(e, StepEvent) and e.step == "wait" for e in handle.events),
+        timeout=30,
+    )
+    handle.stop()
+    run = handle.wait(30)
+
+    assert run.status is RunStatus.CANCELLED
+    assert marker.read_text() == "prepare rolled back"
+    steps = [(e.step, e.status) for e in run.events_of(StepEvent) if e.status != "pending"]
+    assert ("prepare", "rolled_back") in steps
