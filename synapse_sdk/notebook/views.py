@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -230,7 +229,6 @@ class NotebookSink:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._t0 = time.monotonic()
 
     # -- the hot path: record, never touch widgets ------------------------------------------
 
@@ -264,7 +262,6 @@ class NotebookSink:
             self._progress.setdefault(event.step, (0.0, 0.0))
             self._dirty = True
         elif isinstance(event, RunStarted):
-            self._t0 = time.monotonic()
             self.start()
         elif isinstance(event, RunFinished):
             self.final_status = event.status
