@@ -44,6 +44,7 @@ from synapse_sdk.plugins import RuntimeContext, action
 class LiveParams(BaseModel):
     steps: int = Field(30, ge=1, le=500, description="Outer steps")
     delay: float = Field(0.06, ge=0, le=1)
+    tags: dict[str, int] = Field(default_factory=dict, description="JSON object")
 
 
 @action(params=LiveParams, description="Floods progress: 1,000 events per step")
@@ -150,6 +151,21 @@ def test_run_shows_the_bar_reaching_100_and_cancel_stops_a_second_run(voila_url,
             run.wait_for(timeout=60_000)
             status = page.locator(".synapse-status")
 
+            # Inline validation in the page: bad JSON disables Run and says why, next to the field.
+            tags = page.locator(".widget-textarea textarea").first
+            tags.fill('{"a": "x"}')
+            tags.blur()
+            error = page.locator(".synapse-field-error").nth(2)
+            error.get_by_text("a: Input should be a valid integer").wait_for(timeout=10_000)
+            assert run.is_disabled()
+            page.screenshot(path=str(tmp_path / "panel_invalid.png"), full_page=True)
+            tags.fill('{"a": 1}')
+            tags.blur()
+            page.wait_for_function(
+                "() => !document.querySelector('.synapse-action-panel button').disabled",
+                timeout=10_000,
+            )
+
             run.click()
             bar = page.locator(BAR).first
             bar.wait_for(state="attached", timeout=20_000)
@@ -197,6 +213,6 @@ def test_run_shows_the_bar_reaching_100_and_cancel_stops_a_second_run(voila_url,
             page.screenshot(path=str(tmp_path / "panel_after_cancel.png"), full_page=True)
         finally:
             browser.close()
-    for name in ("panel_after_run.png", "panel_after_cancel.png"):
+    for name in ("panel_invalid.png", "panel_after_run.png", "panel_after_cancel.png"):
         shutil.copy(tmp_path / name, shots / name)
     assert (tmp_path / "panel_after_cancel.png").stat().st_size > 10_000
