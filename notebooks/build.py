@@ -59,8 +59,11 @@ def convert(params: ConvertParams, ctx: RuntimeContext) -> ConvertResult:
     return ConvertResult(output_path=output_path, file_count=42)""",
     ),
     ("markdown", "A `Run` is the record of one run; a notebook shows it as a summary."),
-    ("code", """run = run_action(convert, {"input_path": "/data/coco"})
-run"""),
+    (
+        "code",
+        """run = run_action(convert, {"input_path": "/data/coco"})
+run""",
+    ),
     (
         "code",
         """class TrainParams(BaseModel):
@@ -121,9 +124,12 @@ works while it runs; bars, metrics and logs update at most 10 times a second.
 panel = ActionPanel(TrainAction, params={"epochs": 25})
 panel""",
     ),
-    ("code", """run = panel.run_sync()
+    (
+        "code",
+        """run = panel.run_sync()
 assert run.ok, run.error
-run.result"""),
+run.result""",
+    ),
 ]
 
 
@@ -162,14 +168,21 @@ digits, imported on first use), the bounded fields are sliders or bounded boxes.
         """panel = ActionPanel(PLUGIN, "train", params={"epochs": 8}, client=backend)
 panel""",
     ),
-    ("code", """run = panel.run_sync()
+    (
+        "code",
+        """run = panel.run_sync()
 assert run.ok, run.traceback
-run.result"""),
+run.result""",
+    ),
     (
         "markdown",
         "The trained model is in the backend; `infer` classifies images with it.",
     ),
-    ("code", """[(m["id"], m["name"], m["meta"]["val_accuracy"]) for m in backend.list_models()]"""),
+    (
+        "code",
+        """[(m["id"], m["name"], m["meta"]["val_accuracy"])
+ for m in backend.list_models()]""",
+    ),
 ]
 
 
@@ -249,7 +262,11 @@ NOTEBOOKS = {
 def make(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
     """A fresh notebook with these (kind, source) cells."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     for i, (kind, source) in enumerate(cells):
         cell = (
