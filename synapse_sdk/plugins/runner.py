@@ -102,7 +102,7 @@ class Run:
         }
 
 
-class _EventList(list):  # type: ignore[type-arg]
+class _EventList(list[Event]):
     """The run's own record of its events: a list that is also a Sink (emit = append)."""
 
     __slots__ = ()
