@@ -115,15 +115,18 @@ Factory = Callable[[FieldSpec], "widgets.Widget | FieldEditor"]
 class WidgetRegistry:
     """Maps a field type to a widget factory; the most specific registered class wins.
 
-    Lookups walk the annotation's MRO, so registering ``int`` also covers ``IntEnum`` unless
-    ``Enum`` (earlier in its MRO) is registered too. Generic forms (``Literal``, ``list[...]``,
-    ``dict[...]``, nested models) are resolved before the class lookup unless the exact
-    annotation is registered.
+    An exact registration (a class or a generic alias such as ``list[str]``) wins; then
+    ``Literal`` / ``Enum`` (dropdowns), collections, dicts and nested models; then the nearest
+    registered base class in the annotation's MRO (registering ``str`` covers ``str``
+    subclasses); then JSON text. A new registry inherits the built-in one (``register_widget``
+    edits that one) unless ``parent`` says otherwise; ``parent=None`` starts empty.
     """
 
-    def __init__(self, parent: WidgetRegistry | None = None) -> None:
+    def __init__(self, parent: WidgetRegistry | object | None = _MISSING) -> None:
         self._map: dict[Any, Factory] = {}
-        self._parent = parent
+        if parent is _MISSING:
+            parent = globals().get("default_registry")
+        self._parent: WidgetRegistry | None = parent  # type: ignore[assignment]
 
     def register(self, tp: Any, factory: Factory) -> None:
         """Use ``factory(spec)`` for fields of type ``tp`` (and its subclasses)."""
@@ -146,10 +149,19 @@ class WidgetRegistry:
             registry = registry._parent
         return None
 
+    def _exact(self, tp: Any) -> Factory | None:
+        registry: WidgetRegistry | None = self
+        while registry is not None:
+            factory = registry._map.get(tp)
+            if factory is not None:
+                return factory
+            registry = registry._parent
+        return None
+
     def editor_for(self, spec: FieldSpec) -> FieldEditor:
         """Build the editor for ``spec`` (falls back to JSON text for unknown types)."""
         tp = spec.annotation
-        factory = self._map.get(tp) if _hashable(tp) else None
+        factory = self._exact(tp) if _hashable(tp) else None
         if factory is None:
             factory = _generic_factory(tp, self)
         if factory is None:
@@ -496,7 +508,7 @@ def _esc(text: Any) -> str:
     return esc(text)
 
 
-default_registry = WidgetRegistry()
+default_registry = WidgetRegistry(parent=None)
 for _tp, _factory in (
     (int, _int_widget),
     (float, _float_widget),

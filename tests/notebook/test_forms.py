@@ -245,13 +245,32 @@ def test_a_factory_can_return_a_converting_editor():
 
     class Cols(BaseModel):
         columns: list[str] = ["x", "y"]
+        limit: int = Field(5, ge=0)
 
-    registry = WidgetRegistry()
+    registry = WidgetRegistry()  # inherits the built-in widgets
     registry.register(list[str], lambda spec: Csv(widgets.Text()))
     form = ParamsForm(Cols, registry=registry, values={"columns": ["a", "b"]})
     assert form.widgets["columns"].value == "a,b"
+    assert type(form.widgets["limit"]) is widgets.BoundedIntText
     form.widgets["columns"].value = "c,d,e"
     assert form.value.columns == ["c", "d", "e"]
+    assert type(ParamsForm(Cols).widgets["columns"]) is widgets.TagsInput  # default untouched
+
+
+def test_register_widget_changes_the_default_registry(monkeypatch):
+    from synapse_sdk.notebook import forms, register_widget
+
+    monkeypatch.setattr(forms.default_registry, "_map", dict(forms.default_registry._map))
+    register_widget(bool, lambda spec: widgets.ToggleButton(description="on"))
+
+    class Flags(BaseModel):
+        dry_run: bool = True
+
+    form = ParamsForm(Flags)
+    assert type(form.widgets["dry_run"]) is widgets.ToggleButton
+    assert form.widgets["dry_run"].value is True  # the form fills the default in
+    with pytest.raises(TypeError, match="must be callable"):
+        register_widget(bool, "not a factory")  # type: ignore[arg-type]
 
 
 def test_rejects_a_non_model_with_a_hint():
