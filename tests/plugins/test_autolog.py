@@ -1,4 +1,8 @@
-"""autolog(framework): real LightGBM and XGBoost training reported as progress and metrics."""
+"""autolog(framework): real LightGBM and XGBoost training reported as progress and metrics.
+
+Sessions, the registry and its errors are tested without any framework in
+test_autolog_sessions.py.
+"""
 
 import threading
 
@@ -12,11 +16,9 @@ from synapse_sdk.plugins import (
     RunStatus,
     RuntimeContext,
     StepRegistry,
-    ValidationError,
     run_action,
 )
-from synapse_sdk.plugins import autolog as autolog_module
-from synapse_sdk.plugins.autolog import Integration, autolog, get_integration, supported_frameworks
+from synapse_sdk.plugins.autolog import autolog
 from synapse_sdk.plugins.events import MetricsEvent, ProgressEvent
 from synapse_sdk.plugins.steps import StepContext
 
@@ -219,17 +221,7 @@ def test_early_stopping_still_ends_progress_full():
     assert progress[-1] == (200, 200)
 
 
-# -- sessions, patches and the registry ------------------------------------------------------------
-
-
-def test_patches_are_reference_counted_across_sessions():
-    first = autolog("lightgbm", progress=lambda c, t: None, metrics=lambda v: None)
-    second = autolog("lightgbm", progress=lambda c, t: None, metrics=lambda v: None)
-    first.stop()
-    assert is_patched(lgb.train)
-    second.stop()
-    second.stop()  # idempotent
-    assert not is_patched(lgb.train)
+# -- sessions across threads ---------------------------------------------------------------------
 
 
 def test_the_session_of_the_training_thread_receives_the_reports():
@@ -254,43 +246,3 @@ def test_the_session_of_the_training_thread_receives_the_reports():
     thread.join()
     mine.stop()
     assert (here, there) == ([1, 2], [])
-
-
-def test_unknown_framework_names_the_supported_ones():
-    with pytest.raises(ValidationError) as info:
-        autolog("lightgbn", RuntimeContext())
-    err = info.value
-    assert str(err).startswith(
-        "autolog does not support framework 'lightgbn'; supported frameworks: 'lightgbm', 'xgboost'"
-    )
-    assert err.hint == "did you mean 'lightgbm'?"
-    assert err.fields == ["framework"]
-    assert supported_frameworks() == ["lightgbm", "xgboost"]
-
-
-def test_uninstalled_framework_names_the_extra_to_install(monkeypatch):
-    class Missing(Integration):
-        name = "missingfw"
-        module = "synapse_sdk_no_such_framework"
-        extra = "autolog-missingfw"
-
-        def patch(self, current):
-            raise AssertionError("never patched")
-
-        def callback(self, session, total=None):
-            raise AssertionError("never called")
-
-    monkeypatch.setitem(autolog_module._REGISTRY, "missingfw", Missing())
-    with pytest.raises(ImportError) as info:
-        get_integration("missingfw")
-    assert "pip install 'synapse-sdk[autolog-missingfw]'" in str(info.value)
-    assert "autolog('missingfw') needs the 'synapse_sdk_no_such_framework' package" in str(
-        info.value
-    )
-    assert info.value.name == "synapse_sdk_no_such_framework"
-
-
-def test_autolog_without_a_context_or_reporters_is_a_type_error():
-    with pytest.raises(TypeError, match=r"autolog\(\) needs a RuntimeContext"):
-        autolog("lightgbm")
-    assert not is_patched(lgb.train)

@@ -6,7 +6,9 @@ every training call gets one more callback; that callback reports each boosting 
 progress (``current`` of ``total`` rounds) and the evaluation results as metrics
 (``{'valid_0-l2': 0.31, 'iteration': 4}``). Patches are reference counted and undone when the
 last session stops: :meth:`BaseAction.autolog` sessions stop when the run ends; a session
-from :func:`autolog` stops with ``session.stop()`` or at the end of a ``with`` block.
+from :func:`autolog` given a context stops when the run on that context finishes (function
+actions need nothing more), or earlier with ``session.stop()`` or at the end of a ``with``
+block.
 
 Built-in integrations (each an optional extra, never imported by the core)::
 
@@ -30,6 +32,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError, did_you_mean
+from ..events import RunFinished
 
 if TYPE_CHECKING:
     from ..context import RuntimeContext
@@ -253,8 +256,10 @@ def autolog(
     """Start reporting ``framework``'s training into a run; returns the active session.
 
     Report to ``ctx`` (progress and metrics for ``step``), or to explicit ``progress`` /
-    ``metrics`` functions. In a ``BaseAction`` use ``self.autolog(framework)``, which stops by
-    itself when the run ends; here, stop with ``session.stop()`` or a ``with`` block.
+    ``metrics`` functions. In a ``BaseAction`` use ``self.autolog(framework)``. With a
+    ``ctx`` the session stops by itself when the run on that context finishes (so a function
+    action's ``autolog('lightgbm', ctx)`` never outlives its run); without one, stop it with
+    ``session.stop()`` or a ``with`` block.
     """
     integration = get_integration(framework)
     if progress is None or metrics is None:
@@ -267,7 +272,28 @@ def autolog(
             progress = functools.partial(_ctx_progress, ctx, step)
         if metrics is None:
             metrics = functools.partial(_ctx_metrics, ctx, step)
-    return AutologSession(integration, progress, metrics).start()
+    session = AutologSession(integration, progress, metrics).start()
+    runtime = getattr(ctx, "runtime", ctx)  # a StepContext reports through its run's context
+    if runtime is not None and hasattr(runtime, "subscribe"):
+        runtime.subscribe(_StopAtRunEnd(session))
+    return session
+
+
+class _StopAtRunEnd:
+    """A sink that stops a session when the run on its context finishes.
+
+    It stays subscribed afterwards as a no-op: unsubscribing from inside ``ctx.emit`` would
+    change the sink list while the context iterates over it.
+    """
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: AutologSession) -> None:
+        self.session = session
+
+    def emit(self, event: Any) -> None:
+        if isinstance(event, RunFinished):
+            self.session.stop()
 
 
 def _ctx_progress(ctx: RuntimeContext, step: str | None, current: float, total: float) -> None:
