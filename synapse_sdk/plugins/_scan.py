@@ -87,7 +87,7 @@ class _ClassInfo:
     __slots__ = (
         "attrs",
         "bases",
-        "defines_execute",
+        "defines_work",
         "doc",
         "file",
         "is_abstract",
@@ -104,14 +104,14 @@ class _ClassInfo:
         self.bases = [_base_name(b) for b in node.bases]
         self.doc = _doc_line(node)
         self.attrs: dict[str, Any] = {}
-        self.defines_execute = False
+        self.defines_work = False  # defines `execute` or `setup_steps`
         self.is_abstract = any(b in {"ABC", "ABCMeta"} for b in self.bases) or any(
             isinstance(k.value, ast.Name) and k.value.id == "ABCMeta" for k in node.keywords
         )
         for stmt in node.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                if stmt.name == "execute":
-                    self.defines_execute = True
+                if stmt.name in _WORK_METHODS and not _offers_only(stmt):
+                    self.defines_work = True
             elif isinstance(stmt, ast.Assign):
                 for target in stmt.targets:
                     if isinstance(target, ast.Name) and target.id in _ATTRS:
@@ -125,8 +125,15 @@ class _ClassInfo:
                 self.attrs[stmt.target.id] = _value(stmt.value)
 
 
+# an action class runs one of these (a step-based action needs no `execute`)
+_WORK_METHODS = frozenset({"execute", "setup_steps"})
 # class attributes discovery reads; kept as plain values so per-file results can be cached
 _ATTRS = frozenset({"action_name", "description", "input_type", "output_type", "name"})
+
+
+def _offers_only(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """``@default_steps def setup_steps``: steps offered to subclasses, not run by this class."""
+    return any(_base_name(d) == "default_steps" for d in node.decorator_list)
 
 
 def _value(node: ast.expr) -> Any:
@@ -329,9 +336,10 @@ def _lineage(info: _ClassInfo, by_name: dict[str, list[_ClassInfo]]) -> Iterator
 def _is_concrete(info: _ClassInfo, by_name: dict[str, list[_ClassInfo]]) -> bool:
     if info.is_abstract:
         return False
-    if any(c.defines_execute for c in _lineage(info, by_name)):
+    if any(c.defines_work for c in _lineage(info, by_name)):
         return True
-    # `execute` may come from an SDK category base; only plugin-level "Base*" helpers are skipped
+    # `execute` / `setup_steps` may come from an SDK category base; only plugin-level "Base*"
+    # helpers are skipped
     return not info.name.startswith(("Base", "_"))
 
 

@@ -294,3 +294,33 @@ def test_from_module_on_a_package_includes_actions_of_its_submodules(tmp_path, m
     finally:
         for name in [n for n in sys.modules if n.startswith("pkg_with_actions")]:
             del sys.modules[name]
+
+
+def test_discover_actions_counts_setup_steps_like_execute(tmp_path):
+    write(
+        tmp_path,
+        {
+            "config.yaml": "name: x\ncode: x\n",
+            "plugin/__init__.py": "",
+            "plugin/steps.py": """\
+                from synapse_sdk.plugins import BaseAction
+                from synapse_sdk.plugins.steps import default_steps
+
+                class BaseOffersSteps(BaseAction):
+                    '''Offers steps to subclasses only: not an action.'''
+
+                    @default_steps
+                    def setup_steps(self, registry):
+                        registry.register(LoadStep())
+
+                class BasePipeline(BaseAction):
+                    '''Runs its own steps, so it is an action despite its Base name.'''
+
+                    def setup_steps(self, registry):
+                        registry.register(LoadStep())
+            """,
+        },
+    )
+    found = PluginDiscovery.discover_actions(tmp_path)
+    assert list(found) == ["base_pipeline"]
+    assert found["base_pipeline"]["entrypoint"] == "plugin.steps:BasePipeline"
