@@ -249,14 +249,39 @@ def _describe(err: Mapping[str, Any], loc: Sequence[Any]) -> tuple[str, str | No
             return f"unknown key (did you mean {guess!r}?)", f"rename {key!r} to {guess!r}"
         return "unknown key", "allowed keys: " + ", ".join(allowed)
     if kind == "missing":
-        return "required key is missing", None
+        return "required key is missing", _missing_hint(loc)
+    value = err.get("input")
     got = ""
-    if "input" in err and not isinstance(err["input"], (dict, list)):
-        got = f" (got {err['input']!r})"
+    if "input" in err and not isinstance(value, (dict, list)):
+        got = f" (got {value!r})"
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    return msg + got, None
+    return msg + got, _value_hint(kind, loc, value, err.get("ctx") or {})
+
+
+def _missing_hint(loc: Sequence[Any]) -> str:
+    key = str(loc[-1]) if loc else "?"
+    example = "package.module:Name" if key == "entrypoint" else "..."
+    where = f"under {format_loc(loc[:-1])}" if len(loc) > 1 else "at the top level"
+    return f"add `{key}: {example}` {where}"
+
+
+def _value_hint(kind: str, loc: Sequence[Any], value: Any, ctx: Mapping[str, Any]) -> str | None:
+    key = str(loc[-1]) if loc else "value"
+    if kind in ("enum", "literal_error"):
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        guess = did_you_mean(str(value), choices) if choices else None
+        if guess:
+            return f"did you mean {guess!r}?"
+        return "use one of: " + ", ".join(choices) if choices else None
+    if kind == "string_type" and isinstance(value, (int, float, bool)):
+        return f"quote it so YAML reads text: {key}: '{value}'"
+    if kind == "list_type":
+        return f"write a YAML list: `{key}: [a, b]` or one `- item` line per entry"
+    if kind == "dict_type":
+        return f"write a mapping: `{key}:` followed by indented `name: value` lines"
+    return None
 
 
 def config_error_at(

@@ -181,3 +181,60 @@ def test_models_are_frozen_and_strict():
     config = PluginConfig(name="x", code="x")
     with pytest.raises(ValueError, match="frozen"):
         config.name = "y"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message", "hint"),
+    [
+        (
+            "name: x\ncode: x\nactions:\n  go:\n    entrypoint: a.b:C\n    method: jobs\n",
+            (6, 13),
+            "actions.go.method: Input should be 'task', 'job' or 'serve' (got 'jobs')",
+            "did you mean 'job'?",
+        ),
+        (
+            "name: x\ncode: x\ncategory: robots\n",
+            (3, 11),
+            "category: Input should be 'neural_net', ",
+            "use one of: neural_net, export, upload, smart_tool, pre_annotation, "
+            "post_annotation, data_validation, custom",
+        ),
+        (
+            "name: x\ncode: x\nversion: 1.0\n",
+            (3, 10),
+            "version: Input should be a valid string (got 1.0)",
+            "quote it so YAML reads text: version: '1.0'",
+        ),
+        (
+            "name: x\ncode: x\ntasks: image.classification\n",
+            (3, 8),
+            "tasks: Input should be a valid list (got 'image.classification')",
+            "write a YAML list: `tasks: [a, b]` or one `- item` line per entry",
+        ),
+        (
+            "name: x\ncode: x\nenv: 3\n",
+            (3, 6),
+            "env: Input should be a valid dictionary (got 3)",
+            "write a mapping: `env:` followed by indented `name: value` lines",
+        ),
+        (
+            "name: x\ncode: x\nactions:\n  go:\n    method: job\n",
+            (5, 5),
+            "actions.go.entrypoint: required key is missing",
+            "add `entrypoint: package.module:Name` under actions.go",
+        ),
+        (
+            "code: x\n",
+            (1, 1),
+            "name: required key is missing",
+            "add `name: ...` at the top level",
+        ),
+    ],
+)
+def test_invalid_values_and_missing_keys_come_with_a_hint(text, where, message, hint):
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, path="config.yaml")
+    err = info.value
+    assert (err.line, err.column) == where
+    assert message in err.message
+    assert err.hint == hint
