@@ -14,13 +14,16 @@ Inside the plugin nothing changes for the author:
   through a per-plugin ``__import__`` (installed in the module's ``__builtins__`` before its
   code runs) that adds the prefix. Other imports are untouched.
 
-``importlib.import_module('plugin.x')`` called at run time is not rewritten; use a relative
-import or ``importlib.import_module('.x', __package__)`` there.
+* ``importlib.import_module('plugin.x')`` at run time works too: ``import importlib`` in
+  plugin code (through the same ``__import__``) binds a thin view of ``importlib`` whose
+  ``import_module`` adds the prefix to the plugin's own names; every other attribute is the
+  real module's.
 """
 
 from __future__ import annotations
 
 import builtins
+import functools
 import hashlib
 import importlib
 import importlib.abc
@@ -53,6 +56,7 @@ class PluginNamespace:
         self.toplevel = frozenset(_top_level_names(root))
         self.builtins = dict(builtins.__dict__)
         self.builtins["__import__"] = self._import
+        self._importlib: ModuleType | None = None
         package = ModuleType(prefix, f"Modules of the plugin at {root}")
         spec = importlib.machinery.ModuleSpec(prefix, None, is_package=True)
         spec.submodule_search_locations = [root]
@@ -118,14 +122,39 @@ class PluginNamespace:
         fromlist: Sequence[str] | None = (),
         level: int = 0,
     ) -> ModuleType:
-        if level == 0 and name.partition(".")[0] in self.toplevel:
+        top = name.partition(".")[0]
+        if level == 0 and top in self.toplevel:
             full = f"{self.prefix}.{name}"
             module = _real_import(full, globals, locals, fromlist, 0)
             if fromlist:
                 return module
             # `import plugin.utils` binds the name `plugin`: hand back the plugin's own package
-            return sys.modules[f"{self.prefix}.{name.partition('.')[0]}"]
-        return _real_import(name, globals, locals, fromlist, level)
+            return sys.modules[f"{self.prefix}.{top}"]
+        module = _real_import(name, globals, locals, fromlist, level)
+        if level == 0 and top == "importlib" and (name == "importlib" or not fromlist):
+            return self.importlib_view()  # `import importlib[.x]`, `from importlib import y`
+        return module
+
+    def importlib_view(self) -> ModuleType:
+        """``importlib`` as the plugin's code sees it: ``import_module`` knows the prefix."""
+        view = self._importlib
+        if view is None:
+            view = ModuleType("importlib", importlib.__doc__)
+            view.__dict__["__getattr__"] = functools.partial(getattr, importlib)  # PEP 562
+            view.__dict__["import_module"] = self._import_module
+            self._importlib = view
+        return view
+
+    def _import_module(self, name: str, package: str | None = None) -> ModuleType:
+        try:
+            if name.startswith("."):  # relative: __package__ is already the prefixed package
+                return importlib.import_module(name, package)
+            return self.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not exc.name.startswith(self.prefix + "."):
+                raise
+            public = self.public_name(exc.name)  # never show the private prefix
+            raise ModuleNotFoundError(f"No module named {public!r}", name=public) from exc
 
 
 def _top_level_names(root: str) -> list[str]:

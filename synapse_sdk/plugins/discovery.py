@@ -196,11 +196,22 @@ class PluginDiscovery:
         return self._namespace
 
     def action_files(self, name: str) -> list[str]:
-        """Source files whose change makes action ``name``'s cached spec stale."""
+        """Source files whose change makes action ``name``'s cached spec stale.
+
+        The action's module, plus every module of this plugin's directory imported so far
+        (its helpers and packages' ``__init__``), found once here, not on the hot path.
+        """
         spec = self.get_action_spec(name)
         module = sys.modules.get(getattr(spec.target, "__module__", "") or "")
         file = getattr(module, "__file__", None)
-        return [file] if file else []
+        files = [file] if file else []
+        if self.root is not None:
+            inside = str(self.root) + os.sep
+            for other in list(sys.modules.values()):
+                path = getattr(other, "__file__", None)
+                if isinstance(path, str) and path.startswith(inside) and path not in files:
+                    files.append(path)
+        return files
 
     # -- building specs ----------------------------------------------------------------------
 

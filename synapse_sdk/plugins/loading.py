@@ -3,9 +3,11 @@
 :func:`load_plugin` returns a :class:`~synapse_sdk.plugins.discovery.PluginDiscovery`;
 :func:`resolve_action` returns the runnable :class:`ActionSpec` of one action with config.yaml's
 metadata applied. Both are cached per reference and re-checked on every call with one
-``os.stat`` of config.yaml plus one of the action's module file (mtime and size): editing
-either reloads the plugin's config and code. A change to another helper module of the plugin
-is picked up by ``load_plugin(ref, reload=True)``.
+``os.stat`` (mtime and size) of config.yaml and of each module of the plugin's directory that
+was imported when the action was loaded (its module, helpers, packages' ``__init__``): editing
+config.yaml reloads the config, editing any of those modules re-imports the plugin's code. A
+module the plugin imports only later, while it runs, is picked up by
+``load_plugin(ref, reload=True)``.
 
 Plugin code from a directory is imported under a private module prefix, so the directory
 needs no ``sys.path`` / ``PYTHONPATH`` edit and plugins sharing a top-level package name
@@ -88,7 +90,8 @@ def load_plugin(ref: str | os.PathLike[str], *, reload: bool = False) -> PluginD
 def resolve_action(ref: str | os.PathLike[str], action: str) -> ActionSpec:
     """The runnable spec of ``action`` in plugin ``ref``, with config.yaml metadata applied.
 
-    The hot path is a dict lookup and a stat of config.yaml and of the action's module.
+    The hot path is a dict lookup and a stat of config.yaml and of the plugin modules the
+    action imported.
     Raises ActionNotFoundError, ConfigError / PluginLoadError (entrypoint cannot be imported)
     or ActionDefinitionError.
     """

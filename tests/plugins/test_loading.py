@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from synapse_sdk.plugins import ActionNotFoundError, run_plugin
-from synapse_sdk.plugins.errors import ConfigError, PluginLoadError
+from synapse_sdk.plugins.errors import ConfigError, ExecutionError, PluginLoadError
 from synapse_sdk.plugins.loading import load_entrypoint, load_plugin, resolve_action
 from synapse_sdk.plugins.types import DMv2Dataset
 
@@ -136,19 +136,36 @@ def test_editing_config_yaml_is_picked_up(tmp_path):
     assert load_plugin(root).list_actions() == ["value", "again"]
 
 
-def test_reload_reimports_helper_modules(tmp_path):
-    root = _counter_plugin(tmp_path, 0)
-    (root / "plugin" / "helper.py").write_text("N = 5\n")
-    _bump(
-        root / "plugin" / "act.py",
-        "from synapse_sdk.plugins import action\nfrom .helper import N\n\n"
-        "@action\ndef value(params, ctx):\n    return N\n",
-    )
-    assert run_plugin(root, "value") == 5
-    _bump(root / "plugin" / "helper.py", "N = 6\n")
-    assert run_plugin(root, "value") == 5  # only config.yaml and the action module are watched
+def _plugin_with_helper(root: Path, helper: str, code: str) -> Path:
+    """The counter plugin with a ``helper``.py (``N = 1``) and the action module ``code``."""
+    _counter_plugin(root, 0)
+    (root / "plugin" / f"{helper}.py").write_text("N = 1\n")
+    _bump(root / "plugin" / "act.py", "from synapse_sdk.plugins import action\n" + code)
+    return root
+
+
+def test_editing_a_helper_module_reloads_the_code(tmp_path):
+    code = "from .helper import N\n\n@action\ndef value(params, ctx):\n    return N\n"
+    root = _plugin_with_helper(tmp_path, "helper", code)
+    assert run_plugin(root, "value") == 1
+    _bump(root / "plugin" / "helper.py", "N = 2\n")
+    assert run_plugin(root, "value") == 2
+    before = resolve_action(root, "value")
+    _bump(root / "plugin" / "__init__.py", "# edited\n")  # a package __init__ is watched too
+    after = resolve_action(root, "value")
+    assert after is not before
+    assert resolve_action(root, "value") is after  # nothing changed since: the cached spec
+
+
+def test_reload_picks_up_a_module_imported_only_at_run_time(tmp_path):
+    # imported inside the action, after it was loaded: not among the watched files
+    code = "\n@action\ndef value(params, ctx):\n    from . import late\n    return late.N\n"
+    root = _plugin_with_helper(tmp_path, "late", code)
+    assert run_plugin(root, "value") == 1
+    _bump(root / "plugin" / "late.py", "N = 2\n")
+    assert run_plugin(root, "value") == 1
     load_plugin(root, reload=True)
-    assert run_plugin(root, "value") == 6
+    assert run_plugin(root, "value") == 2
 
 
 def test_syntax_error_in_plugin_code_points_at_the_file(tmp_path):
@@ -269,3 +286,41 @@ def test_module_that_raises_at_import_is_a_load_error(tmp_path):
     assert "importing 'plugin.act' (entrypoint 'plugin.act:value'" in str(info.value)
     assert "raised RuntimeError: no GPU found" in str(info.value)
     assert isinstance(info.value.__cause__, RuntimeError)
+
+
+def _dynamic_plugin(root: Path, marker: str) -> Path:
+    """A plugin whose action imports its own helpers by name at run time."""
+    (root / "plugin" / "handlers").mkdir(parents=True)
+    (root / "plugin" / "__init__.py").write_text("")
+    (root / "plugin" / "handlers" / "__init__.py").write_text("")
+    (root / "plugin" / "handlers" / "echo.py").write_text(f"WHO = {marker!r}\n")
+    (root / "config.yaml").write_text(
+        "name: d\ncode: d\nactions:\n  who:\n    entrypoint: plugin.act:who\n"
+    )
+    (root / "plugin" / "act.py").write_text(
+        "import importlib\nfrom importlib import import_module\nimport importlib.util\n\n"
+        "from synapse_sdk.plugins import action\n\n"
+        "@action\ndef who(params, ctx):\n"
+        "    a = importlib.import_module('plugin.handlers.echo').WHO\n"
+        "    b = import_module('plugin.handlers.' + params['name']).WHO\n"
+        "    c = importlib.import_module('.handlers.echo', __package__).WHO\n"
+        "    assert importlib.util.find_spec('json') is not None\n"
+        "    return [a, b, c]\n"
+    )
+    return root
+
+
+def test_import_module_of_the_plugins_own_names_at_run_time_stays_in_the_plugin(tmp_path):
+    one = _dynamic_plugin(tmp_path / "one", "one")
+    two = _dynamic_plugin(tmp_path / "two", "two")
+    assert run_plugin(one, "who", {"name": "echo"}) == ["one", "one", "one"]
+    assert run_plugin(two, "who", {"name": "echo"}) == ["two", "two", "two"]
+    assert "plugin" not in sys.modules and "plugin.handlers.echo" not in sys.modules
+    with pytest.raises(ExecutionError) as info:
+        run_plugin(one, "who", {"name": "missing"})
+    cause = info.value.__cause__
+    assert isinstance(cause, ModuleNotFoundError)
+    assert (str(cause), cause.name) == (
+        "No module named 'plugin.handlers.missing'",
+        "plugin.handlers.missing",
+    )
