@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import shlex
 import sys
 import traceback
 from collections.abc import Sequence
@@ -86,7 +87,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_error("interrupted", debug=debug)
         return 130
     except Exception as exc:
+        _point_at_a_command(exc, args)
         return report_error(exc, debug=debug)
+
+
+def _point_at_a_command(exc: BaseException, args: argparse.Namespace) -> None:
+    """Give an error about the plugin's actions or params a hint naming the command to run."""
+    from ..plugins.errors import ActionNotFoundError, ValidationError
+
+    plugin = getattr(args, "plugin", None)
+    action = getattr(args, "action", None)
+    if not isinstance(plugin, str):
+        return
+    if isinstance(exc, ActionNotFoundError) and not (exc.hint or "").startswith("did you mean"):
+        # the message already lists the names; the command describes each one
+        exc.hint = f"`synapse actions {shlex.quote(plugin)}` describes each action"
+    elif (
+        isinstance(exc, ValidationError)
+        and exc.hint is None
+        and exc.errors
+        and isinstance(action, str)
+        and exc.action == action
+    ):
+        command = f"synapse schema {shlex.quote(plugin)} {shlex.quote(action)}"
+        exc.hint = f"`{command}` prints the params schema"
 
 
 def report_error(exc: BaseException, *, debug: bool = False) -> int:

@@ -199,6 +199,7 @@ def parse_config(text: str, *, path: str = CONFIG_FILENAME) -> PluginConfig:
             path=path,
             line=1,
             column=1,
+            hint="write one `key: value` per line: name, code, then actions (see `synapse new`)",
         )
     try:
         return PluginConfig.model_validate(data)

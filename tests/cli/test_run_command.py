@@ -62,6 +62,7 @@ def test_invalid_params_exit_2_without_traceback(tools_plugin, capsys):
     assert out == ""
     assert err.startswith("error: Invalid params for action 'add':")
     assert "a: Input should be a valid integer" in err
+    assert err.endswith(f"  hint: `synapse schema {tools_plugin} add` prints the params schema\n")
     assert "Traceback" not in err
 
 
@@ -72,6 +73,11 @@ def test_unknown_param_and_unknown_action_exit_2_with_a_hint(tools_plugin, capsy
     err = capsys.readouterr().err
     assert "Action 'ad' not found in plugin 'tools'" in err
     assert "hint: did you mean 'add'?" in err
+    assert main(["schema", str(tools_plugin), "multiply"]) == 2
+    assert capsys.readouterr().err == (
+        "error: Action 'multiply' not found in plugin 'tools'; available actions: add, echo, "
+        f"fail\n  hint: `synapse actions {tools_plugin}` describes each action\n"
+    )
 
 
 def test_failed_action_exits_1_and_debug_shows_the_traceback(tools_plugin, capsys):

@@ -164,8 +164,17 @@ def test_duplicate_keys_are_errors_not_silently_overwritten():
 
 
 def test_non_mapping_document_is_rejected():
-    with pytest.raises(ConfigError, match="must be a mapping"):
-        parse_config("- a\n- b\n")
+    with pytest.raises(ConfigError) as info:
+        parse_config("- a\n- b\n", path="p/config.yaml")
+    err = info.value
+    assert (err.path, err.line, err.column) == ("p/config.yaml", 1, 1)
+    assert err.message == (
+        "p/config.yaml:1:1: config.yaml must be a mapping of keys (name, code, actions, ...), "
+        "got list"
+    )
+    assert err.hint == (
+        "write one `key: value` per line: name, code, then actions (see `synapse new`)"
+    )
 
 
 def test_load_config_from_dir_and_file(tmp_path):
