@@ -2,7 +2,8 @@
 
 import pytest
 
-from synapse_sdk.plugins import RuntimeContext, action
+from synapse_sdk.plugins import RunStatus, RuntimeContext, action
+from synapse_sdk.plugins.errors import ExecutionError
 from synapse_testing import ActionRunner, FakeBackend, RecordingContext
 
 
@@ -32,8 +33,12 @@ def test_runs_with_the_context_then_fresh_ones_sharing_env_and_backend():
 
 
 def test_check_false_returns_the_failed_run():
-    run = runner()(boom, check=False)
-    assert run.status.value == "failed" and "kaput" in str(run.error)
+    r = runner()
+    run = r(boom, check=False)
+    assert run.status is RunStatus.FAILED and r.runs == [run]
+    assert isinstance(run.error, ExecutionError) and run.error.action == "boom"
+    assert str(run.error) == "Action 'boom' failed: RuntimeError: kaput"
+    assert type(run.error.__cause__) is RuntimeError
 
 
 def test_a_failed_run_fails_with_the_error_and_a_hint():
