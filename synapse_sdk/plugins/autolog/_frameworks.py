@@ -19,6 +19,30 @@ def _chain(undos: Iterable[Callable[[], None]]) -> Callable[[], None]:
     return undo
 
 
+def _patch_training(
+    current: Callable[[], AutologSession | None],
+    make_callback: Callable[[AutologSession, int | None], Any],
+    package: str,
+    defining: str,
+) -> Callable[[], None]:
+    """Wrap ``train`` and ``cv`` of a boosting library wherever they are bound.
+
+    Both libraries define them in ``<package>.<defining>`` and re-export them from the package;
+    the scikit-learn wrappers (``<package>.sklearn``) call their own binding of ``train``.
+    """
+    top = importlib.import_module(package)
+    home = importlib.import_module(f"{package}.{defining}")
+    sklearn_api = importlib.import_module(f"{package}.sklearn")
+    undos = []
+    for fn_name, modules in (("train", (top, home, sklearn_api)), ("cv", (top, home))):
+        original = getattr(home, fn_name)
+        wrapper = wrap_training_function(
+            original, current, make_callback, rounds_arg="num_boost_round"
+        )
+        undos.append(patch_attributes([(m, fn_name) for m in modules], original, wrapper))
+    return _chain(undos)
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, (tuple, list)):  # cross-validation: (mean, std)
         value = value[0] if value else None
@@ -38,17 +62,7 @@ class LightGBMIntegration(Integration):
     aliases = ("lgb", "lgbm")
 
     def patch(self, current: Callable[[], AutologSession | None]) -> Callable[[], None]:
-        lgb = importlib.import_module("lightgbm")
-        engine = importlib.import_module("lightgbm.engine")
-        sklearn_api = importlib.import_module("lightgbm.sklearn")
-        undos = []
-        for fn_name, homes in (("train", (lgb, engine, sklearn_api)), ("cv", (lgb, engine))):
-            original = getattr(engine, fn_name)
-            wrapper = wrap_training_function(
-                original, current, self.callback, rounds_arg="num_boost_round"
-            )
-            undos.append(patch_attributes([(m, fn_name) for m in homes], original, wrapper))
-        return _chain(undos)
+        return _patch_training(current, self.callback, "lightgbm", "engine")
 
     def callback(self, session: AutologSession, total: int | None = None) -> Any:
         return _LightGBMCallback(session)
@@ -84,17 +98,7 @@ class XGBoostIntegration(Integration):
     aliases = ("xgb",)
 
     def patch(self, current: Callable[[], AutologSession | None]) -> Callable[[], None]:
-        xgb = importlib.import_module("xgboost")
-        training = importlib.import_module("xgboost.training")
-        sklearn_api = importlib.import_module("xgboost.sklearn")
-        undos = []
-        for fn_name, homes in (("train", (xgb, training, sklearn_api)), ("cv", (xgb, training))):
-            original = getattr(training, fn_name)
-            wrapper = wrap_training_function(
-                original, current, self.callback, rounds_arg="num_boost_round"
-            )
-            undos.append(patch_attributes([(m, fn_name) for m in homes], original, wrapper))
-        return _chain(undos)
+        return _patch_training(current, self.callback, "xgboost", "training")
 
     def callback(self, session: AutologSession, total: int | None = None) -> Any:
         base = importlib.import_module("xgboost.callback").TrainingCallback
