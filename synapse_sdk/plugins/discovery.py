@@ -205,9 +205,15 @@ class PluginDiscovery:
         module = sys.modules.get(getattr(spec.target, "__module__", "") or "")
         file = getattr(module, "__file__", None)
         files = [file] if file else []
-        if self.root is not None:
+        namespace = self.namespace
+        if namespace is not None:
+            # by module name, not only by path: a virtualenv inside the plugin directory holds
+            # modules that are not the plugin's
+            head = namespace.prefix + "."
             inside = str(self.root) + os.sep
-            for other in list(sys.modules.values()):
+            for name, other in list(sys.modules.items()):
+                if not (name.startswith(head) or namespace.owns(name)):
+                    continue
                 path = getattr(other, "__file__", None)
                 if isinstance(path, str) and path.startswith(inside) and path not in files:
                     files.append(path)

@@ -324,3 +324,26 @@ def test_import_module_of_the_plugins_own_names_at_run_time_stays_in_the_plugin(
         "No module named 'plugin.handlers.missing'",
         "plugin.handlers.missing",
     )
+
+
+def test_only_the_plugins_own_modules_are_watched(tmp_path, monkeypatch):
+    code = "from .helper import N\n\n@action\ndef value(params, ctx):\n    return N\n"
+    root = _plugin_with_helper(tmp_path / "p", "helper", code)
+    # a module imported from inside the plugin directory that is not plugin code (a local venv)
+    venv = root / "venv_lib"
+    venv.mkdir()
+    (venv / "thirdparty_xyz.py").write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(venv))
+    import thirdparty_xyz  # noqa: F401
+
+    try:
+        discovery = load_plugin(root)
+        watched = discovery.action_files("value")
+    finally:
+        del sys.modules["thirdparty_xyz"]
+    plugin = root.resolve() / "plugin"
+    assert sorted(watched) == [
+        str(plugin / "__init__.py"),
+        str(plugin / "act.py"),
+        str(plugin / "helper.py"),
+    ]
