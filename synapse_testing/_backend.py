@@ -32,6 +32,14 @@ if TYPE_CHECKING:
 
 __all__ = ["BackendCall", "FakeBackend"]
 
+
+def _protocol_methods() -> list[str]:
+    """The BackendClient protocol's methods: the calls the fake records and can fail."""
+    from synapse_sdk.clients.base import BackendClient
+
+    return sorted(n for n, v in vars(BackendClient).items() if callable(v) and n[0] != "_")
+
+
 _JOB_STATUSES = ("running", "succeeded", "failed", "cancelled")
 #: Records are stamped by a fake clock so they are identical on every run.
 _EPOCH = 1_700_000_000.0
@@ -370,8 +378,17 @@ class FakeBackend:
         """Make the next ``times`` calls of ``method`` raise ``error`` (default: a
         BackendError), to test how the action handles a failing backend. The failing calls
         are recorded in :attr:`calls` like any other."""
-        if not callable(getattr(type(self), method, None)) or method.startswith("_"):
-            raise ValueError(f"FakeBackend has no method {method!r}")
+        methods = _protocol_methods()
+        if method not in methods:
+            from synapse_sdk.plugins.errors import did_you_mean
+
+            guess = did_you_mean(method, methods)
+            raise ValueError(
+                f"fail_next({method!r}): not a BackendClient method; "
+                + (f"did you mean {guess!r}? " if guess else "")
+                + "methods: "
+                + ", ".join(methods)
+            )
         if error is None:
             error = BackendError(
                 f"injected failure of {method} (synapse_backend.fail_next)", backend="FakeBackend"

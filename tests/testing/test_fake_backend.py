@@ -164,5 +164,11 @@ def test_fail_next_injects_a_backend_failure_and_records_the_call():
         with pytest.raises(TimeoutError, match="slow"):
             backend.list_models()
     assert backend.list_models() == []
-    with pytest.raises(ValueError, match="FakeBackend has no method 'get_dataset_x'"):
+    with pytest.raises(ValueError, match="not a BackendClient method") as info:
         backend.fail_next("get_dataset_x")
+    assert str(info.value).startswith(
+        "fail_next('get_dataset_x'): not a BackendClient method; did you mean 'get_dataset'? "
+        "methods: add_data_units, append_job_logs, create_dataset, "
+    )
+    with pytest.raises(ValueError, match=r"^fail_next\('add_dataset'\): not a BackendClient"):
+        backend.fail_next("add_dataset")  # seeding is not a backend call: it cannot fail
