@@ -266,7 +266,11 @@ def discover_actions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     if root.is_file():
         root = root.parent
     if not root.is_dir():
-        raise ConfigError(f"not a plugin directory: {root}", path=str(root))
+        raise ConfigError(
+            "cannot scan for actions: no such directory",
+            path=str(root),
+            hint="pass the plugin directory (the one holding config.yaml and the code)",
+        )
     classes: list[_ClassInfo] = []
     functions: list[tuple[str, dict[str, Any]]] = []
     for file, module in iter_sources(root):

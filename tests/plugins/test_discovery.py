@@ -324,3 +324,13 @@ def test_discover_actions_counts_setup_steps_like_execute(tmp_path):
     found = PluginDiscovery.discover_actions(tmp_path)
     assert list(found) == ["base_pipeline"]
     assert found["base_pipeline"]["entrypoint"] == "plugin.steps:BasePipeline"
+
+
+def test_discover_actions_on_a_missing_directory_is_a_config_error(tmp_path):
+    missing = tmp_path / "nowhere"
+    with pytest.raises(ConfigError) as info:
+        PluginDiscovery.discover_actions(missing)
+    err = info.value
+    assert err.path == str(missing)
+    assert err.message == f"{missing}: cannot scan for actions: no such directory"
+    assert err.hint == "pass the plugin directory (the one holding config.yaml and the code)"
