@@ -198,3 +198,35 @@ def test_autolog_without_a_context_or_reporters_is_a_type_error_and_patches_noth
 def test_registering_a_second_integration_under_a_taken_name_is_refused():
     with pytest.raises(ValueError, match="'toyfw' is already registered; pass replace=True"):
         autolog_module.register_integration(ToyIntegration())
+
+
+def test_a_step_context_reports_as_its_step_and_moves_the_overall_progress():
+    from synapse_sdk.plugins import BaseStep, StepRegistry
+    from synapse_sdk.plugins.steps import StepContext
+
+    class Prepare(BaseStep[None]):
+        name = "prepare"
+
+        def execute(self, ctx: StepContext) -> None:
+            return None
+
+    class Fit(BaseStep[int]):
+        name = "fit"
+        progress_weight = 3
+
+        def execute(self, ctx: StepContext) -> int:
+            autolog("toyfw", ctx)
+            return toyfw.train(rounds=2)
+
+    class Pipeline(BaseAction[dict]):
+        def setup_steps(self, registry: StepRegistry) -> None:
+            registry.register(Prepare())
+            registry.register(Fit())
+
+    run = run_action(Pipeline, {})
+    assert run.ok, run.traceback
+    assert run.result == 2
+    assert progress(run.events) == [(1, 2), (2, 2)]
+    assert progress(run.events, step=None) == [(25.0, 100.0), (62.5, 100.0), (100.0, 100.0)]
+    assert [e.step for e in run.events_of(MetricsEvent)] == ["fit", "fit"]
+    assert toyfw.train is _train

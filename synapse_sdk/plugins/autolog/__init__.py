@@ -29,13 +29,14 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import ValidationError, did_you_mean
 from ..events import RunFinished
 
 if TYPE_CHECKING:
     from ..context import RuntimeContext
+    from ..steps import StepContext
 
 __all__ = [
     "AutologSession",
@@ -247,7 +248,7 @@ class AutologSession:
 
 def autolog(
     framework: str,
-    ctx: RuntimeContext | None = None,
+    ctx: RuntimeContext | StepContext | None = None,
     *,
     step: str | None = None,
     progress: ProgressFn | None = None,
@@ -255,25 +256,31 @@ def autolog(
 ) -> AutologSession:
     """Start reporting ``framework``'s training into a run; returns the active session.
 
-    Report to ``ctx`` (progress and metrics for ``step``), or to explicit ``progress`` /
-    ``metrics`` functions. In a ``BaseAction`` use ``self.autolog(framework)``. With a
-    ``ctx`` the session stops by itself when the run on that context finishes (so a function
+    Report to ``ctx`` (progress and metrics for ``step``; inside a step, pass its
+    :class:`~synapse_sdk.plugins.steps.StepContext` to report as that step), or to explicit
+    ``progress`` / ``metrics`` functions. In a ``BaseAction`` use ``self.autolog(framework)``.
+    With a ``ctx`` the session stops by itself when the run on that context finishes (so a function
     action's ``autolog('lightgbm', ctx)`` never outlives its run); without one, stop it with
     ``session.stop()`` or a ``with`` block.
     """
     integration = get_integration(framework)
+    # a StepContext reports through its run's context
+    runtime = cast("RuntimeContext | None", getattr(ctx, "runtime", None) or ctx)
     if progress is None or metrics is None:
-        if ctx is None:
+        if ctx is None or runtime is None:
             raise TypeError(
                 "autolog() needs a RuntimeContext (autolog('lightgbm', ctx)) or both "
                 "progress= and metrics= functions"
             )
+        if runtime is not ctx and step is None:
+            # in a step: the step's own progress, which also moves the overall progress
+            progress = progress or ctx.set_progress
+            metrics = metrics or ctx.set_metrics
         if progress is None:
-            progress = functools.partial(_ctx_progress, ctx, step)
+            progress = functools.partial(_ctx_progress, runtime, step)
         if metrics is None:
-            metrics = functools.partial(_ctx_metrics, ctx, step)
+            metrics = functools.partial(_ctx_metrics, runtime, step)
     session = AutologSession(integration, progress, metrics).start()
-    runtime = getattr(ctx, "runtime", ctx)  # a StepContext reports through its run's context
     if runtime is not None and hasattr(runtime, "subscribe"):
         runtime.subscribe(_StopAtRunEnd(session))
     return session
