@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, overload
 
 from synapse_sdk.plugins.runner import Run, execute_spec
@@ -23,16 +24,21 @@ def resolve_target(target: Any, action_name: str | None = None) -> ActionSpec:
     goes through :func:`synapse_sdk.plugins.loading.resolve_action` so the config's name,
     method and entrypoint apply exactly as in ``synapse run``.
     """
+    return _resolve(target, action_name)[0]
+
+
+def _resolve(target: Any, action_name: str | None) -> tuple[ActionSpec, Mapping[str, str]]:
+    """The spec and the env a run starts from (config.yaml's ``env`` for a plugin action)."""
     if action_name is None:
-        return as_spec(target)
+        return as_spec(target), {}
     if not isinstance(target, (str, os.PathLike)):
         raise TypeError(
             f"synapse_run({target!r}, {action_name!r}): a plugin reference must be a path or a "
             f"module name; to run an action object pass it alone: synapse_run(action, params)"
         )
-    from synapse_sdk.plugins.loading import resolve_action  # imports yaml: only when needed
+    from synapse_sdk.plugins.loading import resolve_action_env  # imports yaml: only when needed
 
-    return resolve_action(target, action_name)
+    return resolve_action_env(target, action_name)
 
 
 class ActionRunner:
@@ -48,6 +54,7 @@ class ActionRunner:
 
     def __init__(self, ctx: RecordingContext) -> None:
         self.ctx = ctx
+        self._env = ctx.env  # the marker's env, before any config.yaml env is laid under it
         self.runs: list[Run] = []
         self.contexts: list[RecordingContext] = []
 
@@ -97,16 +104,16 @@ class ActionRunner:
                     f"synapse_run({os.fspath(target)!r}, ...): name the action to run, e.g. "
                     f"synapse_run({os.fspath(target)!r}, 'train', params)"
                 )
-            spec = resolve_target(target, args[0])
+            spec, config_env = _resolve(target, args[0])
             params = args[1] if len(args) > 1 else None
         else:
             if len(args) > 1:
                 raise TypeError(
                     "synapse_run(action, params): an action object takes no action name"
                 )
-            spec = resolve_target(target)
+            spec, config_env = _resolve(target, None)
             params = args[0] if args else None
-        ctx = self._next_context(env)
+        ctx = self._next_context(env, config_env)
         validated = spec.validate_params(params, reject_unknown=reject_unknown)
         run = execute_spec(spec, validated, ctx=ctx, sinks=_job_sinks(ctx.client))
         self.runs.append(run)
@@ -114,12 +121,20 @@ class ActionRunner:
             _fail_run(run)
         return run
 
-    def _next_context(self, env: Mapping[str, str] | None) -> RecordingContext:
+    def _next_context(
+        self, env: Mapping[str, str] | None, config_env: Mapping[str, str]
+    ) -> RecordingContext:
+        """The test's context for the first run, then fresh ones; a plugin's config.yaml
+        ``env`` lies under the marker's (or ``env=``), as ``synapse run`` lays it."""
         base = self.ctx
         if not self.contexts and not base.events and env is None:
             ctx = base
+            if config_env:
+                ctx.env = MappingProxyType({**config_env, **self._env})
         else:
-            ctx = RecordingContext(env=base.env if env is None else env, client=base.client)
+            own = self._env if env is None else env
+            merged = {**config_env, **own} if config_env else own
+            ctx = RecordingContext(env=merged, client=base.client)
         self.contexts.append(ctx)
         return ctx
 

@@ -75,3 +75,25 @@ def test_wrong_arguments_say_how_to_call_it(args, message):
     with pytest.raises(TypeError) as info:
         runner()(*args)
     assert str(info.value) == message
+
+
+def test_a_plugin_run_starts_from_its_config_env_under_the_test_env(tmp_path):
+    root = tmp_path / "envplugin"
+    (root / "plugin").mkdir(parents=True)
+    (root / "plugin" / "__init__.py").write_text("")
+    (root / "plugin" / "act.py").write_text(
+        "from synapse_sdk.plugins import action\n\n"
+        "@action\ndef env(params, ctx):\n    return dict(ctx.env)\n"
+    )
+    (root / "config.yaml").write_text(
+        "name: e\ncode: e\nenv:\n  LOG_LEVEL: INFO\n  A: from-config\n"
+        "actions:\n  env:\n    entrypoint: plugin.act:env\n"
+    )
+    r = runner()  # the test's env is {"A": "1"}
+    assert r(root, "env").result == {"LOG_LEVEL": "INFO", "A": "1"}
+    assert r.ctx.env == {"LOG_LEVEL": "INFO", "A": "1"}
+    assert r(root, "env", env={"LOG_LEVEL": "DEBUG"}).result == {
+        "LOG_LEVEL": "DEBUG",
+        "A": "from-config",
+    }
+    assert r(echo).result["env"] == {"A": "1"}  # an action object gets the test's env only
