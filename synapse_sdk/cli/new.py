@@ -68,9 +68,21 @@ def scaffold(
     action: str | None = None,
     force: bool = False,
 ) -> list[Path]:
-    """Write a new plugin into ``directory``; return the files written."""
-    from ..plugins.errors import ConfigError
+    """Write a new plugin into ``directory``; return the files written.
 
+    Raises ValidationError for an unknown ``category`` or an ``action`` that is no Python
+    name, and ConfigError when ``directory`` is not empty (unless ``force``).
+    """
+    from ..plugins.errors import ConfigError, ValidationError, did_you_mean
+
+    if category not in _DEFAULT_ACTION:
+        guess = did_you_mean(category, _DEFAULT_ACTION)
+        raise ValidationError(
+            f"unknown plugin category {category!r}",
+            hint=f"did you mean {guess!r}?"
+            if guess
+            else "use one of: " + ", ".join(sorted(_DEFAULT_ACTION)),
+        )
     root = Path(directory)
     if root.exists() and any(root.iterdir()) and not force:
         raise ConfigError(
@@ -80,7 +92,7 @@ def scaffold(
         )
     title = root.resolve().name
     code = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "plugin"
-    action_name = _identifier(action or _DEFAULT_ACTION.get(category, "run"), "action name")
+    action_name = _identifier(action or _DEFAULT_ACTION[category], "action name")
     cls = "".join(part.capitalize() for part in action_name.split("_"))
     description = f"{action_name.replace('_', ' ').capitalize()} with the {title} plugin."
     values = {

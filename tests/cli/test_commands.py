@@ -126,3 +126,22 @@ def test_console_script_runs_an_action(tools_plugin):
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert "error: Action 'fail' failed: RuntimeError: kaboom" in proc.stderr
+
+
+def test_scaffold_refuses_an_unknown_category_and_a_bad_action_name(tmp_path):
+    from synapse_sdk.cli.new import scaffold
+    from synapse_sdk.plugins.errors import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        scaffold(tmp_path / "a", category="neural_nets")
+    assert (info.value.message, info.value.hint) == (
+        "unknown plugin category 'neural_nets'",
+        "did you mean 'neural_net'?",
+    )
+    with pytest.raises(ValidationError) as info:
+        scaffold(tmp_path / "b", action="9 lives")
+    assert (info.value.message, info.value.hint) == (
+        "action name '9 lives' cannot be turned into a Python name",
+        "use letters, digits and underscores, starting with a letter",
+    )
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
