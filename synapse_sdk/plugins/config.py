@@ -258,6 +258,8 @@ def _describe(err: Mapping[str, Any], loc: Sequence[Any]) -> tuple[str, str | No
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
+    if kind == "model_type":  # "a valid dictionary or instance of ActionConfig": no class names
+        msg = "Input should be a mapping of keys"
     return msg + got, _value_hint(kind, loc, value, err.get("ctx") or {})
 
 
@@ -282,6 +284,9 @@ def _value_hint(kind: str, loc: Sequence[Any], value: Any, ctx: Mapping[str, Any
         return f"write a YAML list: `{key}: [a, b]` or one `- item` line per entry"
     if kind == "dict_type":
         return f"write a mapping: `{key}:` followed by indented `name: value` lines"
+    if kind == "model_type" and len(loc) == 2 and loc[0] == "actions":
+        shown = value if isinstance(value, str) else "package.module:Name"
+        return f"an action is a mapping: `{key}:` then an indented `entrypoint: {shown}` line"
     return None
 
 

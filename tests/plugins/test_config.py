@@ -233,6 +233,12 @@ def test_models_are_frozen_and_strict():
             "add `entrypoint: package.module:Name` under actions.go",
         ),
         (
+            "name: x\ncode: x\nactions:\n  go: plugin.x:Go\n",
+            (4, 7),
+            "actions.go: Input should be a mapping of keys (got 'plugin.x:Go')",
+            "an action is a mapping: `go:` then an indented `entrypoint: plugin.x:Go` line",
+        ),
+        (
             "code: x\n",
             (1, 1),
             "name: required key is missing",
