@@ -230,3 +230,11 @@ def test_a_step_context_reports_as_its_step_and_moves_the_overall_progress():
     assert progress(run.events, step=None) == [(25.0, 100.0), (62.5, 100.0), (100.0, 100.0)]
     assert [e.step for e in run.events_of(MetricsEvent)] == ["fit", "fit"]
     assert toyfw.train is _train
+
+
+def test_passing_the_framework_module_instead_of_its_name_says_so():
+    with pytest.raises(ValidationError) as info:
+        # the mistake under test: the module instead of its name
+        autolog(types.ModuleType("toyfw"), RuntimeContext())  # type: ignore[arg-type]
+    assert info.value.message.startswith("autolog() takes the framework's name, got module ")
+    assert info.value.hint == "autolog('toyfw')"

@@ -109,7 +109,14 @@ def get_integration(framework: str) -> Integration:
     Raises ValidationError for an unknown framework and ImportError naming the extra to
     install when the framework's package is missing.
     """
-    key = framework.lower() if isinstance(framework, str) else framework
+    if not isinstance(framework, str):  # e.g. the module itself: autolog(lightgbm)
+        name = getattr(framework, "__name__", None)
+        got = f"{type(framework).__name__} {framework!r}"
+        raise ValidationError(
+            f"autolog() takes the framework's name, got {got}",
+            hint=f"autolog({name!r})" if isinstance(name, str) else "autolog('lightgbm')",
+        )
+    key = framework.lower()
     key = _ALIASES.get(key, key)
     integration = _REGISTRY.get(key)
     supported = supported_frameworks()
