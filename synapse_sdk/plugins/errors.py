@@ -105,7 +105,12 @@ class ActionNotFoundError(PluginError, LookupError):
         where = f" in plugin {plugin!r}" if plugin else ""
         listing = ", ".join(self.available) or "(none)"
         guess = did_you_mean(action, self.available)
-        hint = f"did you mean {guess!r}?" if guess else f"available actions: {listing}"
+        if guess:
+            hint = f"did you mean {guess!r}?"
+        elif not self.available:
+            hint = "the plugin defines no actions: add one under `actions:` in its config.yaml"
+        else:
+            hint = "use one of the names above (`synapse actions PLUGIN` lists them)"
         super().__init__(
             f"Action {action!r} not found{where}; available actions: {listing}", hint=hint
         )
