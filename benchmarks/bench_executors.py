@@ -142,6 +142,10 @@ def free_port() -> int:
 
 
 def bench_ray(plugin_dir: str, base: float, n: int = 50) -> None:
+    from synapse_sdk.plugins.executors.ray import loopback_env
+
+    loopback_env()  # before importing ray: 127.0.0.1 only
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     try:
         import ray
     except ImportError:
@@ -149,9 +153,6 @@ def bench_ray(plugin_dir: str, base: float, n: int = 50) -> None:
         return
     from synapse_sdk.plugins.executors import RayJobExecutor, RayTaskExecutor
 
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     t0 = time.perf_counter()
     context = ray.init(
         num_cpus=2,
@@ -161,6 +162,7 @@ def bench_ray(plugin_dir: str, base: float, n: int = 50) -> None:
         log_to_driver=False,
         object_store_memory=150 * 2**20,
     )
+    assert context.address_info["node_ip_address"] == "127.0.0.1"
     print(f"ray: local instance start          {ms(time.perf_counter() - t0)}")
     try:
         tasks = RayTaskExecutor()

@@ -52,9 +52,16 @@ def _import_ray() -> Any:
 
 
 def loopback_env() -> None:
-    """Keep a locally started Ray on 127.0.0.1 and quiet (only sets what is not set)."""
+    """Keep a locally started Ray on 127.0.0.1 and quiet (only sets what is not set).
+
+    Ray reads ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` once, when ``ray`` is first imported; when
+    it was imported before this call, its constant is brought in line with the variable.
+    """
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    constants: Any = sys.modules.get("ray._private.ray_constants")
+    if constants is not None and os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] == "0":
+        constants.ENABLE_RAY_CLUSTER = False  # else the node IP is the default route's
 
 
 def ensure_ray(address: str | None = None, **init_options: Any) -> Any:
@@ -62,9 +69,13 @@ def ensure_ray(address: str | None = None, **init_options: Any) -> Any:
 
     Does nothing when Ray is already initialized in this process.
     """
+    local = not (address or os.environ.get("RAY_ADDRESS"))
+    if local:
+        loopback_env()  # before the import: Ray reads it then
     ray = _import_ray()
     if not ray.is_initialized():
-        loopback_env()
+        if local:
+            loopback_env()
         init_options.setdefault("log_to_driver", False)
         init_options.setdefault("include_dashboard", False)
         if address or os.environ.get("RAY_ADDRESS"):
@@ -296,6 +307,7 @@ class RayJobExecutor:
         env: Mapping[str, str] | None = None,
         entrypoint_num_cpus: float | None = None,
         entrypoint_num_gpus: float | None = None,
+        submit_timeout: float = 60.0,
     ) -> None:
         _import_ray()
         from ray.job_submission import JobSubmissionClient
@@ -307,6 +319,7 @@ class RayJobExecutor:
         self.env = dict(env or {})
         self.entrypoint_num_cpus = entrypoint_num_cpus
         self.entrypoint_num_gpus = entrypoint_num_gpus
+        self.submit_timeout = submit_timeout
         self.jobs: dict[str, RayJobHandle] = {}
         self._watcher = CancelWatcher()
 
@@ -361,7 +374,7 @@ class RayJobExecutor:
             f"{self.python} -m {_WORKER_MODULE} --once --event-stdout --request-b64 {payload}"
         )
         handle.client = self.client
-        handle.job_id = self.client.submit_job(
+        handle.job_id = self._submit(
             entrypoint=entrypoint,
             submission_id=f"synapse-{handle.run_id}",
             runtime_env=runtime_env,
@@ -382,6 +395,20 @@ class RayJobExecutor:
     def run(self, action: Any, params: Any = None, **options: Any) -> Run:
         """Submit and wait: the ``Run`` record, as ``run_action`` returns in-process."""
         return self.submit(action, params, **options).wait()
+
+    def _submit(self, **job: Any) -> str:
+        # A cluster that just started answers "No available agent to submit job, please try
+        # again later" until its dashboard agent is up: retry that, for up to submit_timeout.
+        deadline = time.monotonic() + self.submit_timeout
+        delay = 0.25
+        while True:
+            try:
+                return str(self.client.submit_job(**job))
+            except RuntimeError as exc:
+                if "No available agent" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     def get(self, job_id: str) -> RayJobHandle:
         try:
@@ -497,6 +524,7 @@ class RayServeExecutor:
         self.num_cpus = num_cpus
         self.init_options = init_options
         self.apps: list[str] = []
+        self._urls: dict[str, str] = {}  # the endpoints `run` deployed, by action name
 
     def __enter__(self) -> RayServeExecutor:
         return self
@@ -511,8 +539,9 @@ class RayServeExecutor:
         plugin_dir: str | None = None,
         name: str | None = None,
         route_prefix: str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> str:
-        """Deploy ``action`` and return the endpoint's base URL."""
+        """Deploy ``action`` and return the endpoint's base URL (``env``: each run's ctx.env)."""
         ray = ensure_ray(self.address, **self.init_options)
         try:
             from ray import serve
@@ -526,7 +555,7 @@ class RayServeExecutor:
         app_name = name or spec.name
         prefix = route_prefix or f"/{app_name}"
         serve.start(http_options={"host": self.host, "port": self.port})
-        fastapi_app = build_app(spec)
+        fastapi_app = build_app(spec, env=env)
         options: dict[str, Any] = {"num_cpus": self.num_cpus}
         if plugin_dir:  # replicas import the plugin by reference: same machine or shared FS
             options["runtime_env"] = {"env_vars": {"PYTHONPATH": os.path.abspath(plugin_dir)}}
@@ -547,9 +576,14 @@ class RayServeExecutor:
         return self.serve(action, **options)
 
     def run(self, action: Any, params: Any = None, **options: Any) -> Run:
-        raise NotImplementedError(
-            "ray-serve deploys an endpoint: use serve(action) and POST to <url>/run"
-        )
+        """Deploy ``action`` (once) and POST ``params``; the Run rebuilt from the answer."""
+        from .serve import post_run, resolve_spec
+
+        spec = resolve_spec(action, options.get("plugin_dir"))
+        url = self._urls.get(spec.name)
+        if url is None:
+            url = self._urls[spec.name] = self.serve(action, **options)
+        return post_run(url, spec, params)
 
     def close(self) -> None:
         """Delete the apps this executor deployed."""
@@ -560,3 +594,4 @@ class RayServeExecutor:
         for app_name in self.apps:
             serve.delete(app_name)
         self.apps.clear()
+        self._urls.clear()

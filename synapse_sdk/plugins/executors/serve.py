@@ -33,7 +33,7 @@ from .worker import load_action
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["ServeExecutor", "ServeHandle", "build_app", "resolve_spec"]
+__all__ = ["ServeExecutor", "ServeHandle", "build_app", "post_run", "resolve_spec"]
 
 
 def _require_fastapi() -> Any:
@@ -288,41 +288,13 @@ class ServeExecutor:
     def run(self, action: Any, params: Any = None, **options: Any) -> Run:
         """Serve ``action`` (the endpoint is kept for later calls) and POST ``params``.
 
-        The Run is rebuilt from the answer: status, result or error. Events stay on the server
-        side (give ``serve(..., sinks=...)`` a factory to record them there).
+        The Run is rebuilt from the answer (see :func:`post_run`).
         """
-        import json
-        import urllib.request
-
-        from ..runner import RunStatus
-        from ._protocol import RunHandle, error_from_json
-
         spec = resolve_spec(action, options.get("plugin_dir"))
         handle = self._by_action.get(spec.name)
         if handle is None or not handle.running:
             handle = self._by_action[spec.name] = self.serve(action, **options)
-        validated = spec.validate_params(params)
-        dump = getattr(validated, "model_dump", None)
-        body = json.dumps(dump(mode="json", by_alias=True) if dump else jsonable(validated))
-        request = urllib.request.Request(
-            handle.url + "/run", data=body.encode(), headers={"Content-Type": "application/json"}
-        )
-        relay = RunHandle(run_id="", action=spec.name, params=validated, spec=spec)
-        try:
-            with urllib.request.urlopen(request) as answer:
-                relay.run_id = answer.headers.get("X-Synapse-Run-Id", "")
-                relay.finish_from_json(
-                    {"status": "succeeded", "result": json.loads(answer.read() or b"null")}
-                )
-        except urllib.error.HTTPError as exc:
-            detail = json.loads(exc.read() or b"{}").get("detail") or {}
-            relay.run_id = exc.headers.get("X-Synapse-Run-Id", "")
-            status = RunStatus(detail.get("status", "failed"))
-            error = error_from_json(detail, spec.name) or ExecutionError(
-                f"POST {handle.url}/run failed: HTTP {exc.code}", action=spec.name
-            )
-            relay.fail(error, status=status)
-        return relay.wait()
+        return post_run(handle.url, spec, params)
 
     def close(self) -> None:
         """Stop every endpoint this executor started."""
@@ -330,3 +302,40 @@ class ServeExecutor:
             handle.stop()
         self.handles.clear()
         self._by_action.clear()
+
+
+def post_run(url: str, spec: ActionSpec, params: Any = None, *, timeout: float = 300.0) -> Run:
+    """POST ``params`` to the endpoint at ``url`` (its ``/run``) and rebuild the ``Run``.
+
+    Status, result (typed with the result model) and error come from the answer; the run's
+    events stay on the server side (give ``serve(..., sinks=...)`` a factory to record them).
+    """
+    import json
+    import urllib.error
+    import urllib.request
+
+    from ..runner import RunStatus
+    from ._protocol import RunHandle, error_from_json
+
+    validated = spec.validate_params(params)
+    dump = getattr(validated, "model_dump", None)
+    body = json.dumps(dump(mode="json", by_alias=True) if dump else jsonable(validated))
+    request = urllib.request.Request(
+        url + "/run", data=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    relay = RunHandle(run_id="", action=spec.name, params=validated, spec=spec)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            relay.run_id = answer.headers.get("X-Synapse-Run-Id", "")
+            relay.finish_from_json(
+                {"status": "succeeded", "result": json.loads(answer.read() or b"null")}
+            )
+    except urllib.error.HTTPError as exc:
+        detail = json.loads(exc.read() or b"{}").get("detail") or {}
+        relay.run_id = exc.headers.get("X-Synapse-Run-Id", "")
+        status = RunStatus(detail.get("status", "failed"))
+        error = error_from_json(detail, spec.name) or ExecutionError(
+            f"POST {url}/run failed: HTTP {exc.code}", action=spec.name
+        )
+        relay.fail(error, status=status)
+    return relay.wait()
