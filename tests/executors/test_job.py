@@ -16,7 +16,7 @@ from synapse_sdk.plugins.executors import JobExecutor, JobHandle
 from synapse_sdk.plugins.executors._protocol import ActionRef
 from synapse_sdk.plugins.executors.job import ensure_venv
 
-from .helpers import entry, wait_until
+from .helpers import entry, wait_until, write_wheel
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_venv_requirements_install_from_the_wheels_dir(tmp_path):
     plugin = tmp_path / "plugin"
     wheels = plugin / "wheels"
     wheels.mkdir(parents=True)
-    _write_wheel(wheels, "h8tinydep", "1.0", "VALUE = 42\n")
+    write_wheel(wheels, "h8tinydep", "1.0", "VALUE = 42\n")
     (plugin / "requirements.txt").write_text("h8tinydep==1.0\n")
 
     python = ensure_venv(
@@ -149,30 +149,6 @@ def test_venv_requirements_install_from_the_wheels_dir(tmp_path):
 def test_a_bad_package_manager_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="package_manager must be 'pip' or 'uv', got 'conda'"):
         ensure_venv(str(tmp_path), tmp_path / "venvs", package_manager="conda")
-
-
-def _write_wheel(directory: Path, name: str, version: str, code: str) -> None:
-    import base64
-    import hashlib
-    import zipfile
-
-    dist = f"{name}-{version}.dist-info"
-    files = {
-        f"{name}.py": code,
-        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{dist}/WHEEL": (
-            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    record = []
-    for path, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
-        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
-    record.append(f"{dist}/RECORD,,")
-    files[f"{dist}/RECORD"] = "\n".join(record) + "\n"
-    with zipfile.ZipFile(directory / f"{name}-{version}-py3-none-any.whl", "w") as wheel:
-        for path, text in files.items():
-            wheel.writestr(path, text)
 
 
 def test_stopping_a_job_rolls_back_the_steps_that_ran(jobs, plugin_dir, tmp_path):

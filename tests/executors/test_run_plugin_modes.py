@@ -65,3 +65,36 @@ def test_an_action_object_runs_in_a_mode_with_the_callers_context(plugin_dir, tm
     assert run.ok and run.run_id == ctx.run_id
     assert run.result == module.CountResult(**run.result.model_dump())
     assert sink.events == run.events
+
+
+def test_a_job_venv_is_built_with_the_plugins_config(tmp_path):
+    """config.yaml's wheels_dir and package_manager_options build the job's venv."""
+    from synapse_sdk.plugins.executors import JobExecutor
+
+    from .helpers import write_wheel
+
+    root = tmp_path / "venv-plugin"
+    (root / "vendor").mkdir(parents=True)
+    write_wheel(root / "vendor", "h8vendored", "2.0", "VALUE = 'from the wheel'\n")
+    (root / "requirements.txt").write_text("h8vendored==2.0\n")
+    (root / "config.yaml").write_text(
+        "name: Venv Plugin\ncode: venvplugin\nwheels_dir: vendor\n"
+        "package_manager_options: ['--no-index']\n"
+        "actions:\n  use_dep:\n    entrypoint: tool:use_dep\n    method: job\n"
+    )
+    (root / "tool.py").write_text(
+        "import sys\nfrom synapse_sdk.plugins import action\n\n\n@action\n"
+        "def use_dep(params: dict, ctx) -> dict:\n    import h8vendored\n\n"
+        "    return {'value': h8vendored.VALUE, 'prefix': sys.prefix}\n"
+    )
+    jobs = JobExecutor(jobs_dir=tmp_path / "jobs", venv=True, venvs_dir=tmp_path / "venvs")
+    with jobs:
+        run = run_plugin_record(str(root), "use_dep", {}, mode="job", executor=jobs)
+
+    assert run.raise_for_status().result["value"] == "from the wheel"
+    assert run.result["prefix"].startswith(str(tmp_path / "venvs"))
+
+
+def test_venv_is_only_for_jobs(modes_plugin):
+    with pytest.raises(ValueError, match="venv=True needs mode='job'"):
+        run_plugin_record(modes_plugin, "shout", {"word": "x"}, mode="task", venv=True)

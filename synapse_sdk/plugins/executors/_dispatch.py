@@ -25,15 +25,16 @@ _SHARED: dict[str, Any] = {}
 _LOCK = threading.Lock()
 
 
-def shared_executor(mode: str) -> Any:
-    """The executor ``run_plugin`` uses for ``mode`` in this process (created on first use,
-    closed at exit), so a warm task pool serves every later call."""
+def shared_executor(mode: str, **options: Any) -> Any:
+    """The executor ``run_plugin`` uses for ``mode`` (and ``options``) in this process,
+    created on first use and closed at exit, so a warm task pool serves every later call."""
     from . import get_executor
 
+    key = f"{mode}{sorted(options.items())}" if options else mode
     with _LOCK:
-        executor = _SHARED.get(mode)
+        executor = _SHARED.get(key)
         if executor is None:
-            executor = _SHARED[mode] = get_executor(mode)
+            executor = _SHARED[key] = get_executor(mode, **options)
             if len(_SHARED) == 1:
                 atexit.register(_close_shared)
         return executor
@@ -55,8 +56,19 @@ def plugin_ref(plugin: Any, action: str) -> tuple[ActionRef, Any]:
     root = str(discovery.root.resolve()) if discovery.root is not None else None
     where = root if root is not None else str(plugin)
     entrypoint = discovery.get_action_entrypoint(action)
+    config = discovery.config
+    packaging = {
+        "package_manager": config.package_manager,
+        "package_manager_options": list(config.package_manager_options),
+        "wheels_dir": config.wheels_dir,
+    }
     ref = ActionRef(
-        entrypoint, plugin_dir=root, name=spec.name, env=dict(discovery.config.env), plugin=where
+        entrypoint,
+        plugin_dir=root,
+        name=spec.name,
+        env=dict(config.env),
+        plugin=where,
+        packaging=packaging,
     )
     return ref, spec
 
@@ -86,6 +98,7 @@ def run_in_mode(
     sinks: Iterable[Sink] | None = None,
     reject_unknown: bool = True,
     executor: Any = None,
+    venv: bool = False,
 ) -> Run:
     """Run ``action`` of ``plugin`` with the executor of ``mode`` and return the ``Run``.
 
@@ -94,6 +107,8 @@ def run_in_mode(
     its root, an HTTP backend by URL) and records the run there as in-process; a client it
     cannot open (an in-memory fake) records the run here, from the relayed events. ``serve``
     modes start the endpoint (kept for later calls), post the params and return the run.
+    ``venv=True`` (mode ``job``) runs the job in the plugin's own virtual environment, built
+    from its requirements.txt with config.yaml's ``package_manager`` and ``wheels_dir``.
     """
     ref, spec = plugin_ref(plugin, action)
     validated = spec.validate_params(params, reject_unknown=reject_unknown)
@@ -108,7 +123,14 @@ def run_in_mode(
         job_sink = job_sink_for(client, all_sinks)
         if job_sink is not None:
             all_sinks.append(job_sink)
-    runner = executor if executor is not None else shared_executor(mode)
+    if executor is not None:
+        runner = executor
+    elif venv:
+        if mode != "job":
+            raise ValueError(f"venv=True needs mode='job' (a fresh process), not {mode!r}")
+        runner = shared_executor(mode, venv=True)
+    else:
+        runner = shared_executor(mode)
     if mode in ("serve", "ray-serve"):
         return runner.run(spec, json_params, env={**ref.env, **(env or {})})
     handle = runner.submit(

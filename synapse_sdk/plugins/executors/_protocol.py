@@ -74,6 +74,9 @@ class ActionRef:
     name: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     plugin: str | None = None
+    #: the plugin's dependency settings from config.yaml (``package_manager``,
+    #: ``package_manager_options``, ``wheels_dir``), used by jobs that build its venv
+    packaging: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -153,13 +153,14 @@ class JobExecutor:
         request_path.write_text(json.dumps(request), encoding="utf-8")
         python, pythonpath = self.python, True
         if self.venv:
+            packaging = ref.packaging  # config.yaml's settings win over the executor's
             python = str(
                 ensure_venv(
                     ref.plugin_dir,
                     self.venvs_dir,
-                    package_manager=self.package_manager,
-                    options=self.package_manager_options,
-                    wheels_dir=self.wheels_dir,
+                    package_manager=packaging.get("package_manager", self.package_manager),
+                    options=packaging.get("package_manager_options", self.package_manager_options),
+                    wheels_dir=packaging.get("wheels_dir", self.wheels_dir),
                     log=handle.log_path,
                 )
             )
