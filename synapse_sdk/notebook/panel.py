@@ -45,7 +45,9 @@ class ActionPanel:
     ``action`` is an ``@action`` function, a ``BaseAction`` subclass, an ActionSpec, or a
     plugin directory / config.yaml / module name followed by the action name. ``params`` pre-fill
     the form; ``env`` and ``client`` go to each run's :class:`RuntimeContext`. ``interval`` is
-    the minimum time between two updates of a widget (0.1 s: at most 10 updates/s).
+    the minimum time between two updates of a widget (0.1 s: at most 10 updates/s). ``mode``
+    runs the action in-process (``'local'``) or with an executor (``'task'``, ``'job'``,
+    ``'ray-task'``, ...), exactly as ``run_plugin(..., mode=...)`` does.
     """
 
     def __init__(
@@ -59,8 +61,12 @@ class ActionPanel:
         registry: WidgetRegistry | None = None,
         interval: float = 0.1,
         log_lines: int = 15,
+        mode: str = "local",
     ) -> None:
         self.spec = _resolve(action, action_name)
+        self.mode = mode
+        # A panel built from a plugin path/module runs it by reference in other modes.
+        self._plugin_ref = (action, action_name) if action_name is not None else None
         self.env = env
         self.client = client
         self.interval = interval
@@ -146,7 +152,7 @@ class ActionPanel:
 
     def _work(self, params: Any, ctx: RuntimeContext, sink: NotebookSink) -> None:
         try:
-            run = execute_spec(self.spec, params, ctx=ctx, sinks=[sink])
+            run = self._execute(params, ctx, sink)
         except BaseException as exc:  # the runner itself failed: show it, never lose it
             import traceback
 
@@ -162,6 +168,28 @@ class ActionPanel:
         finally:
             self._done.set()
             self._sync_buttons()
+
+    def _execute(self, params: Any, ctx: RuntimeContext, sink: NotebookSink) -> Run:
+        if self.mode == "local":
+            return execute_spec(self.spec, params, ctx=ctx, sinks=[sink])
+        # Other modes go through the same executors as run_plugin and `synapse run --mode`:
+        # events are relayed to ctx (so the widgets update live) and Cancel reaches the worker.
+        from ..plugins.executors import run_action_in_mode, run_in_mode
+
+        if self._plugin_ref is not None:
+            plugin, action_name = self._plugin_ref
+            return run_in_mode(
+                plugin,
+                action_name,
+                params,
+                mode=self.mode,
+                ctx=ctx,
+                sinks=[sink],
+                client=self.client,
+            )
+        return run_action_in_mode(
+            self.spec, params, mode=self.mode, ctx=ctx, sinks=[sink], client=self.client
+        )
 
     def cancel(self) -> None:
         """Ask the running action to stop at its next cancellation point."""
