@@ -167,7 +167,7 @@ def execute_spec(
     name = spec.name
     run = Run(ctx.run_id, name, RunStatus.FAILED, params, None, None, None, events, time.time())
     t0 = time.perf_counter()
-    ctx.emit(ctx.make_event(RunStarted, name, params))
+    ctx.emit(ctx.stamp(RunStarted, name, params))
     interrupted: BaseException | None = None
     try:
         result = spec.invoke(params, ctx)
@@ -195,19 +195,12 @@ def execute_spec(
             warning = spec.check_result(result)
             if warning is not None:
                 ctx.warn(warning, code="result_validation")
-        ctx.emit(ctx.make_event(ResultEvent, result))
+        ctx.emit(ctx.stamp(ResultEvent, result))
     finally:
         run.duration = time.perf_counter() - t0
         run.finished_at = run.started_at + run.duration
-        ctx.emit(
-            ctx.make_event(
-                RunFinished,
-                spec.name,
-                run.status.value,
-                run.duration,
-                None if run.error is None else str(run.error),
-            )
-        )
+        error = None if run.error is None else str(run.error)
+        ctx.emit(ctx.stamp(RunFinished, name, run.status.value, run.duration, error))
         ctx.unsubscribe(recorder)
         for sink in extra:
             ctx.unsubscribe(sink)
