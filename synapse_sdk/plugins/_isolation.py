@@ -219,7 +219,15 @@ class _IsolatedLoader(importlib.abc.Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         module.__dict__["__builtins__"] = self._namespace.builtins
-        self._inner.exec_module(module)
+        path = getattr(self._inner, "path", None)
+        if isinstance(path, str) and path.endswith(".py"):
+            # Compiled from source, never from __pycache__: a .pyc is validated by the
+            # source's mtime in whole seconds and its size, so reloading a plugin edited within
+            # the same second (`N = 1` -> `N = 2`) would otherwise run the old code.
+            code = compile(self._inner.get_data(path), path, "exec", dont_inherit=True)
+            exec(code, module.__dict__)
+        else:
+            self._inner.exec_module(module)
 
     def __getattr__(self, name: str) -> Any:  # get_source, get_resource_reader, ...
         return getattr(self._inner, name)
