@@ -43,13 +43,14 @@ _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 
 
 _RUN_PREFIX = os.urandom(4).hex()
-_RUN_COUNTER = itertools.count(int.from_bytes(os.urandom(3), "big"))
+# Starting at 0x10000000 keeps hex(n) at exactly 8 digits for the next ~4 billion runs.
+_RUN_COUNTER = itertools.count(0x10000000 + int.from_bytes(os.urandom(3), "big"))
 
 
 def new_run_id() -> str:
     """A fresh 16-hex-digit run id, unique across processes (random per-process prefix plus
     a counter)."""
-    return "%s%08x" % (_RUN_PREFIX, next(_RUN_COUNTER) & 0xFFFFFFFF)  # noqa: UP031 (hot path)
+    return _RUN_PREFIX + hex(next(_RUN_COUNTER))[2:]
 
 
 class _ContextLogger(logging.Logger):
@@ -152,6 +153,16 @@ class RuntimeContext:
         events are frequent (progress, run lifecycle)."""
         now = _time()
         return _tuple_new(cls, (self.run_id, next(self._seq), now, now - self._t0, *fields))
+
+    def emit_new(self, cls: type[Event], *fields: Any) -> None:
+        """Build (as :meth:`stamp`) and deliver an event in one call."""
+        now = _time()
+        event = _tuple_new(cls, (self.run_id, next(self._seq), now, now - self._t0, *fields))
+        for sink in self._sinks:
+            try:
+                sink.emit(event)
+            except Exception as exc:  # a view must never kill the action
+                self._sink_failed(sink, exc)
 
     # -- progress and metrics ----------------------------------------------------------------
 

@@ -142,8 +142,24 @@ def execute_spec(
     sinks: Iterable[Sink] | None = None,
 ) -> Run:
     """Run ``spec`` with already-validated ``params``; the core of every in-process run."""
+    events = recorder = _EventList()
+    extra = list(sinks) if sinks else []
+    if client is not None or (ctx is not None and ctx.client is not None):
+        # A run with a backend client is recorded there as a job (imported lazily: runs
+        # without a client never load the clients package).
+        from ..clients.sink import job_sink_for
+
+        job_sink = job_sink_for(
+            client if ctx is None else ctx.client, [*(ctx.sinks if ctx else ()), *extra]
+        )
+        if job_sink is not None:
+            extra.append(job_sink)
     if ctx is None:
-        ctx = RuntimeContext(env=env, client=client, action_name=spec.name)
+        # The context is private to this run: its sinks are given once, never unsubscribed.
+        own_ctx = True
+        ctx = RuntimeContext(
+            env=env, client=client, action_name=spec.name, sinks=[recorder, *extra]
+        )
     else:
         if env is not None or client is not None:
             raise TypeError(
@@ -151,23 +167,14 @@ def execute_spec(
             )
         if ctx.action_name is None:
             ctx.action_name = spec.name
-    events = recorder = _EventList()
-    extra = list(sinks) if sinks else []
-    if ctx.client is not None:
-        # A run with a backend client is recorded there as a job (imported lazily: runs
-        # without a client never load the clients package).
-        from ..clients.sink import job_sink_for
-
-        job_sink = job_sink_for(ctx.client, [*ctx.sinks, *extra])
-        if job_sink is not None:
-            extra.append(job_sink)
-    ctx.subscribe(recorder)
-    for sink in extra:
-        ctx.subscribe(sink)
+        own_ctx = False
+        ctx.subscribe(recorder)
+        for sink in extra:
+            ctx.subscribe(sink)
     name = spec.name
     run = Run(ctx.run_id, name, RunStatus.FAILED, params, None, None, None, events, time.time())
     t0 = time.perf_counter()
-    ctx.emit(ctx.stamp(RunStarted, name, params))
+    ctx.emit_new(RunStarted, name, params)
     interrupted: BaseException | None = None
     try:
         result = spec.invoke(params, ctx)
@@ -195,15 +202,17 @@ def execute_spec(
             warning = spec.check_result(result)
             if warning is not None:
                 ctx.warn(warning, code="result_validation")
-        ctx.emit(ctx.stamp(ResultEvent, result))
+        ctx.emit_new(ResultEvent, result)
     finally:
         run.duration = time.perf_counter() - t0
         run.finished_at = run.started_at + run.duration
         error = None if run.error is None else str(run.error)
-        ctx.emit(ctx.stamp(RunFinished, name, run.status.value, run.duration, error))
-        ctx.unsubscribe(recorder)
+        ctx.emit_new(RunFinished, name, run.status._value_, run.duration, error)
+        if not own_ctx:
+            ctx.unsubscribe(recorder)
         for sink in extra:
-            ctx.unsubscribe(sink)
+            if not own_ctx:
+                ctx.unsubscribe(sink)
             close = getattr(sink, "close", None)
             if close is not None:
                 try:

@@ -79,7 +79,10 @@ class ActionSpec:
                 unknown = list(_unknown_keys(model, params, ()))
                 if unknown:
                     raise _unknown_error(self.name, unknown)
-            return self._validate(model, params)
+            try:
+                return model.model_validate(params)
+            except Exception as exc:
+                raise self._translate(exc) from exc
         if isinstance(params, (str, bytes)):
             params = self._parse_json(params)
         if model is None:
@@ -122,10 +125,13 @@ class ActionSpec:
         try:
             return model.model_validate(params)
         except Exception as exc:
-            pydantic = sys.modules["pydantic"]
-            if not isinstance(exc, pydantic.ValidationError):
-                raise
-            raise _pydantic_error(self.name, exc) from exc
+            raise self._translate(exc) from exc
+
+    def _translate(self, exc: Exception) -> Exception:
+        """Our ValidationError for a pydantic one; any other exception unchanged."""
+        if isinstance(exc, sys.modules["pydantic"].ValidationError):
+            return _pydantic_error(self.name, exc)
+        return exc
 
     def _parse_json(self, text: str | bytes) -> Any:
         try:
