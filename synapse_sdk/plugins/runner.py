@@ -19,6 +19,10 @@ from .errors import CancelledError, ExecutionError, PluginError
 from .events import Event, ResultEvent, RunFinished, RunStarted, Sink, jsonable
 from .spec import ActionSpec, as_spec, is_action
 
+_time = time.time
+_perf_counter = time.perf_counter
+_tuple_new: Any = tuple.__new__  # builds events without the named tuple's Python-level __new__
+
 __all__ = ["Run", "RunStatus", "run_action", "run_plugin"]
 
 
@@ -142,7 +146,7 @@ def execute_spec(
     sinks: Iterable[Sink] | None = None,
 ) -> Run:
     """Run ``spec`` with already-validated ``params``; the core of every in-process run."""
-    events = recorder = _EventList()
+    events = _EventList()
     extra = list(sinks) if sinks else []
     if client is not None or (ctx is not None and ctx.client is not None):
         # A run with a backend client is recorded there as a job (imported lazily: runs
@@ -154,62 +158,85 @@ def execute_spec(
         )
         if job_sink is not None:
             extra.append(job_sink)
+    name = spec.name
     if ctx is None:
         # The context is private to this run: its sinks are given once, never unsubscribed.
         own_ctx = True
-        ctx = RuntimeContext(
-            env=env, client=client, action_name=spec.name, sinks=[recorder, *extra]
-        )
+        ctx = RuntimeContext._for_run(name, [events, *extra] if extra else [events], env, client)
     else:
         if env is not None or client is not None:
             raise TypeError(
                 "pass env/client either to run_action or to the RuntimeContext, not both"
             )
         if ctx.action_name is None:
-            ctx.action_name = spec.name
+            ctx.action_name = name
         own_ctx = False
-        ctx.subscribe(recorder)
+        ctx.subscribe(events)
         for sink in extra:
             ctx.subscribe(sink)
-    name = spec.name
-    run = Run(ctx.run_id, name, RunStatus.FAILED, params, None, None, None, events, time.time())
-    t0 = time.perf_counter()
-    ctx.emit_new(RunStarted, name, params)
+    run_id = ctx.run_id
+    ctx_sinks = ctx._sinks
+    seq = ctx._seq
+    ctx_t0 = ctx._t0
+    started = _time()
+    t0 = _perf_counter()
+    event = _tuple_new(RunStarted, (run_id, next(seq), started, started - ctx_t0, name, params))
+    if len(ctx_sinks) == 1 and ctx_sinks[0] is events:
+        events.append(event)  # only the run's own record listens (the common case)
+    else:
+        ctx.emit(event)
+    status = RunStatus.FAILED
+    result: Any = None
+    error: PluginError | None = None
+    trace: str | None = None
     interrupted: BaseException | None = None
     try:
         result = spec.invoke(params, ctx)
     except CancelledError as exc:
-        run.status = RunStatus.CANCELLED
-        run.error = exc
-        run.traceback = traceback.format_exc()
+        status, error, trace = RunStatus.CANCELLED, exc, traceback.format_exc()
     except KeyboardInterrupt as exc:
-        run.status = RunStatus.CANCELLED
-        run.error = CancelledError("The run was interrupted (KeyboardInterrupt)", action=spec.name)
-        run.error.__cause__ = exc
+        status = RunStatus.CANCELLED
+        error = CancelledError("The run was interrupted (KeyboardInterrupt)", action=name)
+        error.__cause__ = exc
         interrupted = exc
     except Exception as exc:
-        run.status = RunStatus.FAILED
-        err = ExecutionError(
-            f"Action {spec.name!r} failed: {type(exc).__name__}: {exc}", action=spec.name
-        )
-        err.__cause__ = exc
-        run.error = err
-        run.traceback = traceback.format_exc()
+        error = ExecutionError(f"Action {name!r} failed: {type(exc).__name__}: {exc}", action=name)
+        error.__cause__ = exc
+        trace = traceback.format_exc()
     else:
-        run.status = RunStatus.SUCCEEDED
-        run.result = result
+        status = RunStatus.SUCCEEDED
         if spec.result_model is not None:
             warning = spec.check_result(result)
             if warning is not None:
                 ctx.warn(warning, code="result_validation")
-        ctx.emit_new(ResultEvent, result)
+        now = _time()
+        event = _tuple_new(ResultEvent, (run_id, next(seq), now, now - ctx_t0, result))
+        if len(ctx_sinks) == 1 and ctx_sinks[0] is events:
+            events.append(event)
+        else:
+            ctx.emit(event)
     finally:
-        run.duration = time.perf_counter() - t0
-        run.finished_at = run.started_at + run.duration
-        error = None if run.error is None else str(run.error)
-        ctx.emit_new(RunFinished, name, run.status._value_, run.duration, error)
+        duration = _perf_counter() - t0
+        now = _time()
+        event = _tuple_new(
+            RunFinished,
+            (
+                run_id,
+                next(seq),
+                now,
+                now - ctx_t0,
+                name,
+                status._value_,
+                duration,
+                None if error is None else str(error),
+            ),
+        )
+        if len(ctx_sinks) == 1 and ctx_sinks[0] is events:
+            events.append(event)
+        else:
+            ctx.emit(event)
         if not own_ctx:
-            ctx.unsubscribe(recorder)
+            ctx.unsubscribe(events)
         for sink in extra:
             if not own_ctx:
                 ctx.unsubscribe(sink)
@@ -221,7 +248,19 @@ def execute_spec(
                     ctx.logger.warning("closing sink %r failed: %s", sink, exc)
     if interrupted is not None:
         raise interrupted
-    return run
+    return Run(
+        run_id,
+        name,
+        status,
+        params,
+        result,
+        error,
+        trace,
+        events,
+        started,
+        started + duration,
+        duration,
+    )
 
 
 # -- run_plugin ----------------------------------------------------------------------------------
