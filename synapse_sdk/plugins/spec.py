@@ -74,7 +74,7 @@ class ActionSpec:
         model = self.params_model
         if model is not None and type(params) is dict and reject_unknown:
             # The common case, kept short: a plain dict for a model.
-            allowed, nested = _model_keys(model)
+            allowed, nested = _ALLOWED.get(model) or _model_keys(model)
             if allowed and (nested or not allowed.issuperset(params)):
                 unknown = list(_unknown_keys(model, params, ()))
                 if unknown:
