@@ -179,22 +179,6 @@ class RuntimeContext:
         now = _time()
         return cls(self.run_id, next(self._seq), now, now - self._t0, *fields)  # type: ignore[call-arg]
 
-    def stamp(self, cls: type[E], *fields: Any) -> E:
-        """Like :meth:`make_event` but every field must be given: the fast path, used where
-        events are frequent (progress, run lifecycle)."""
-        now = _time()
-        return _tuple_new(cls, (self.run_id, next(self._seq), now, now - self._t0, *fields))
-
-    def emit_new(self, cls: type[Event], *fields: Any) -> None:
-        """Build (as :meth:`stamp`) and deliver an event in one call."""
-        now = _time()
-        event = _tuple_new(cls, (self.run_id, next(self._seq), now, now - self._t0, *fields))
-        for sink in self._sinks:
-            try:
-                sink.emit(event)
-            except Exception as exc:  # a view must never kill the action
-                self._sink_failed(sink, exc)
-
     # -- progress and metrics ----------------------------------------------------------------
 
     def set_progress(self, current: float, total: float, step: str | None = None) -> None:
@@ -297,10 +281,18 @@ class RuntimeContext:
             self.emit(self.make_event(WarningEvent, message, code))
         self.logger.warning(message, extra={"synapse_event": True})
 
-    def step_event(self, step: str, status: str, **extra: Any) -> None:
+    def step_event(
+        self,
+        step: str,
+        status: str,
+        *,
+        position: int | None = None,
+        weight: float | None = None,
+        detail: str | None = None,
+    ) -> None:
         """Emit a StepEvent (used by the step orchestrator)."""
         if self._sinks:
-            self.emit(self.make_event(StepEvent, step, status, *_step_extra(**extra)))
+            self.emit(self.make_event(StepEvent, step, status, position, weight, detail))
 
     # -- cancellation ------------------------------------------------------------------------
 
@@ -316,9 +308,3 @@ class RuntimeContext:
         """Raise CancelledError if the run was cancelled; call it in long loops."""
         if self._cancelled:
             raise CancelledError(action=self.action_name)
-
-
-def _step_extra(
-    position: int | None = None, weight: float | None = None, detail: str | None = None
-) -> tuple[int | None, float | None, str | None]:
-    return position, weight, detail

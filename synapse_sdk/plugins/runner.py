@@ -136,6 +136,14 @@ def run_action(
     return execute_spec(spec, validated, ctx=ctx, env=env, client=client, sinks=sinks)
 
 
+def _deliver(ctx: RuntimeContext, events: _EventList, event: Event) -> None:
+    sinks = ctx._sinks
+    if len(sinks) == 1 and sinks[0] is events:
+        events.append(event)  # only the run's own record listens (the common case)
+    else:
+        ctx.emit(event)
+
+
 def execute_spec(
     spec: ActionSpec,
     params: Any,
@@ -175,16 +183,12 @@ def execute_spec(
         for sink in extra:
             ctx.subscribe(sink)
     run_id = ctx.run_id
-    ctx_sinks = ctx._sinks
     seq = ctx._seq
     ctx_t0 = ctx._t0
     started = _time()
     t0 = _perf_counter()
     event = _tuple_new(RunStarted, (run_id, next(seq), started, started - ctx_t0, name, params))
-    if len(ctx_sinks) == 1 and ctx_sinks[0] is events:
-        events.append(event)  # only the run's own record listens (the common case)
-    else:
-        ctx.emit(event)
+    _deliver(ctx, events, event)
     status = RunStatus.FAILED
     result: Any = None
     error: PluginError | None = None
@@ -211,10 +215,7 @@ def execute_spec(
                 ctx.warn(warning, code="result_validation")
         now = _time()
         event = _tuple_new(ResultEvent, (run_id, next(seq), now, now - ctx_t0, result))
-        if len(ctx_sinks) == 1 and ctx_sinks[0] is events:
-            events.append(event)
-        else:
-            ctx.emit(event)
+        _deliver(ctx, events, event)
     finally:
         duration = _perf_counter() - t0
         now = _time()
@@ -231,10 +232,7 @@ def execute_spec(
                 None if error is None else str(error),
             ),
         )
-        if len(ctx_sinks) == 1 and ctx_sinks[0] is events:
-            events.append(event)
-        else:
-            ctx.emit(event)
+        _deliver(ctx, events, event)
         if not own_ctx:
             ctx.unsubscribe(events)
         for sink in extra:

@@ -86,6 +86,22 @@ def backend_config(client: Any) -> dict[str, Any] | None:
     return None
 
 
+def _sinks_and_backend(
+    client: Any, sinks: Iterable[Sink] | None
+) -> tuple[list[Sink], Mapping[str, Any] | None]:
+    """The caller's sinks and how the worker opens ``client``; a client the worker cannot
+    open (an in-memory fake) gets a job sink here, recording the run from the relayed events."""
+    all_sinks = list(sinks or ())
+    backend = backend_config(client)
+    if client is not None and backend is None:
+        from ...clients.sink import job_sink_for
+
+        job_sink = job_sink_for(client, all_sinks)
+        if job_sink is not None:
+            all_sinks.append(job_sink)
+    return all_sinks, backend
+
+
 def run_in_mode(
     plugin: Any,
     action: str,
@@ -114,15 +130,7 @@ def run_in_mode(
     validated = spec.validate_params(params, reject_unknown=reject_unknown)
     dump = getattr(validated, "model_dump", None)
     json_params = dump(mode="json", by_alias=True) if dump else validated
-    all_sinks = list(sinks or ())
-    backend = backend_config(client)
-    if client is not None and backend is None:
-        # the worker cannot open this client: record the run here from the relayed events
-        from ...clients.sink import job_sink_for
-
-        job_sink = job_sink_for(client, all_sinks)
-        if job_sink is not None:
-            all_sinks.append(job_sink)
+    all_sinks, backend = _sinks_and_backend(client, sinks)
     if executor is not None:
         runner = executor
     elif venv:
@@ -170,14 +178,7 @@ def run_action_in_mode(
     What the notebook panel calls for a mode other than ``local``: the caller's ``ctx`` gets
     the relayed events (so its sinks update live) and ``ctx.cancel()`` reaches the worker.
     """
-    all_sinks = list(sinks or ())
-    backend = backend_config(client)
-    if client is not None and backend is None:
-        from ...clients.sink import job_sink_for
-
-        job_sink = job_sink_for(client, all_sinks)
-        if job_sink is not None:
-            all_sinks.append(job_sink)
+    all_sinks, backend = _sinks_and_backend(client, sinks)
     runner = executor if executor is not None else shared_executor(mode)
     if mode in ("serve", "ray-serve"):
         return runner.run(action, params, env=env, plugin_dir=plugin_dir)
