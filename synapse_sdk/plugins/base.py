@@ -64,6 +64,7 @@ class BaseAction(ABC, Generic[P]):
 
     _uses_steps: ClassVar[bool] = False
     _step_context: StepContext | None = None  # set while run_steps() runs
+    _autolog_sessions: dict[str, AutologSession] | None = None  # set by autolog()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -92,8 +93,9 @@ class BaseAction(ABC, Generic[P]):
                 return self.run_steps()
             return self.execute()
         finally:
-            sessions = self.__dict__.pop("_autolog_sessions", None)
+            sessions = self._autolog_sessions
             if sessions:
+                self._autolog_sessions = None
                 for session in reversed(list(sessions.values())):
                     session.stop()
 
@@ -148,7 +150,9 @@ class BaseAction(ABC, Generic[P]):
         """
         from .autolog import autolog
 
-        sessions: dict[str, AutologSession] = self.__dict__.setdefault("_autolog_sessions", {})
+        sessions = self._autolog_sessions
+        if sessions is None:
+            sessions = self._autolog_sessions = {}
         session = sessions.get(framework)
         if session is None or not session.active:
             session = autolog(

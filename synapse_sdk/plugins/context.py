@@ -33,6 +33,8 @@ _time = time.time
 # Events are built with tuple.__new__ on hot paths: half the cost of the generated __new__.
 _tuple_new: Any = tuple.__new__
 _EMPTY_ENV: Mapping[str, str] = MappingProxyType({})
+_object_new = object.__new__
+_count = itertools.count
 
 _ACTIONS_LOGGER = logging.getLogger("synapse_sdk.actions")
 # Library convention: without this, WARNING records would also reach logging.lastResort and be
@@ -71,15 +73,6 @@ class _ContextLogger(logging.Logger):
         super().handle(record)
 
 
-# The attributes of a new context that do not depend on its arguments (see _for_run).
-_FRESH_STATE: dict[str, Any] = {
-    "_failed_sinks": None,
-    "_logger": None,
-    "_cancelled": False,
-    "_clamp_warned": None,
-}
-
-
 class RuntimeContext:
     """What an action may touch: events, logger, env, backend client, run id, cancellation.
 
@@ -116,19 +109,30 @@ class RuntimeContext:
         sinks: list[Sink],
         env: Mapping[str, str] | None,
         client: Any,
+        run_id: str,
+        t0: float,
     ) -> RuntimeContext:
-        """The runner's private context (same state as ``__init__``, built with less work)."""
+        """The runner's private context: the state of ``__init__``, built with less work.
+
+        The attributes are set in ``__init__``'s order, so instances share one key layout.
+        """
         if cls is not RuntimeContext:
-            return cls(env=env, client=client, action_name=action_name, sinks=sinks)
-        self = cls.__new__(cls)
-        self.__dict__.update(_FRESH_STATE)
+            self = cls(env=env, client=client, action_name=action_name, sinks=sinks)
+            self.run_id = run_id
+            self._t0 = t0
+            return self
+        self = _object_new(cls)
         self.env = MappingProxyType(dict(env)) if env else _EMPTY_ENV
         self.client = client
-        self.run_id = new_run_id()
+        self.run_id = run_id
         self.action_name = action_name
         self._sinks = sinks
-        self._seq = itertools.count()
-        self._t0 = _time()
+        self._failed_sinks = None
+        self._seq = _count()
+        self._t0 = t0
+        self._logger = None
+        self._cancelled = False
+        self._clamp_warned = None
         return self
 
     def __repr__(self) -> str:

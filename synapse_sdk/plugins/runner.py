@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from .context import RuntimeContext
+from .context import new_run_id as _new_run_id
 from .errors import CancelledError, ExecutionError, PluginError
 from .events import Event, ResultEvent, RunFinished, RunStarted, Sink, jsonable
 from .spec import ActionSpec, as_spec, is_action
@@ -22,6 +23,7 @@ from .spec import ActionSpec, as_spec, is_action
 _time = time.time
 _perf_counter = time.perf_counter
 _tuple_new: Any = tuple.__new__  # builds events without the named tuple's Python-level __new__
+_for_run = RuntimeContext._for_run
 
 __all__ = ["Run", "RunStatus", "run_action", "run_plugin"]
 
@@ -133,92 +135,83 @@ def run_action(
     """
     spec = as_spec(action)
     validated = spec.validate_params(params, reject_unknown=reject_unknown)
+    if ctx is None and client is None and not sinks:
+        return _run_private(spec, validated, env)
     return execute_spec(spec, validated, ctx=ctx, env=env, client=client, sinks=sinks)
 
 
-def _deliver(ctx: RuntimeContext, events: _EventList, event: Event) -> None:
-    sinks = ctx._sinks
-    if len(sinks) == 1 and sinks[0] is events:
-        events.append(event)  # only the run's own record listens (the common case)
-    else:
-        ctx.emit(event)
-
-
-def execute_spec(
-    spec: ActionSpec,
-    params: Any,
-    *,
-    ctx: RuntimeContext | None = None,
-    env: Mapping[str, str] | None = None,
-    client: Any = None,
-    sinks: Iterable[Sink] | None = None,
-) -> Run:
-    """Run ``spec`` with already-validated ``params``; the core of every in-process run."""
-    events = _EventList()
-    extra = list(sinks) if sinks else []
-    if client is not None or (ctx is not None and ctx.client is not None):
-        # A run with a backend client is recorded there as a job (imported lazily: runs
-        # without a client never load the clients package).
-        from ..clients.sink import job_sink_for
-
-        job_sink = job_sink_for(
-            client if ctx is None else ctx.client, [*(ctx.sinks if ctx else ()), *extra]
+def _failure(name: str, exc: BaseException) -> tuple[RunStatus, PluginError, str | None]:
+    """Status, error and traceback of a run whose action raised ``exc`` (in its except block)."""
+    if isinstance(exc, CancelledError):
+        return RunStatus.CANCELLED, exc, traceback.format_exc()
+    if isinstance(exc, KeyboardInterrupt):
+        error: PluginError = CancelledError(
+            "The run was interrupted (KeyboardInterrupt)", action=name
         )
-        if job_sink is not None:
-            extra.append(job_sink)
+        error.__cause__ = exc
+        return RunStatus.CANCELLED, error, None
+    error = ExecutionError(f"Action {name!r} failed: {type(exc).__name__}: {exc}", action=name)
+    error.__cause__ = exc
+    return RunStatus.FAILED, error, traceback.format_exc()
+
+
+def _run_private(spec: ActionSpec, params: Any, env: Mapping[str, str] | None) -> Run:
+    """:func:`execute_spec` for the common case: a context of its own, no sink, no client."""
+    events = _EventList()
+    started = _time()
+    ctx = _for_run(spec.name, [events], env, None, _new_run_id(), started)
+    return _execute(spec, params, ctx, events, started)
+
+
+def _execute(
+    spec: ActionSpec, params: Any, ctx: RuntimeContext, events: _EventList, started: float
+) -> Run:
+    """Run the action in ``ctx`` (subscribed to already), from RunStarted to RunFinished.
+
+    While the run's own record ``events`` is the context's only sink (the common case),
+    events are appended to it directly. Three clock reads in all: ``started`` (wall time),
+    and ``perf_counter`` around the action; later times are ``started`` plus the time elapsed.
+    A KeyboardInterrupt is recorded (RunFinished, cancelled) and raised again.
+    """
     name = spec.name
-    if ctx is None:
-        # The context is private to this run: its sinks are given once, never unsubscribed.
-        own_ctx = True
-        ctx = RuntimeContext._for_run(name, [events, *extra] if extra else [events], env, client)
-    else:
-        if env is not None or client is not None:
-            raise TypeError(
-                "pass env/client either to run_action or to the RuntimeContext, not both"
-            )
-        if ctx.action_name is None:
-            ctx.action_name = name
-        own_ctx = False
-        ctx.subscribe(events)
-        for sink in extra:
-            ctx.subscribe(sink)
     run_id = ctx.run_id
     seq = ctx._seq
     ctx_t0 = ctx._t0
-    started = _time()
-    t0 = _perf_counter()
-    event = _tuple_new(RunStarted, (run_id, next(seq), started, started - ctx_t0, name, params))
-    _deliver(ctx, events, event)
+    event: Event = _tuple_new(
+        RunStarted, (run_id, next(seq), started, started - ctx_t0, name, params)
+    )
+    sinks = ctx._sinks
+    if len(sinks) == 1 and sinks[0] is events:
+        events.append(event)
+    else:
+        ctx.emit(event)
     status = RunStatus.FAILED
     result: Any = None
     error: PluginError | None = None
     trace: str | None = None
     interrupted: BaseException | None = None
+    t0 = _perf_counter()
     try:
         result = spec.invoke(params, ctx)
-    except CancelledError as exc:
-        status, error, trace = RunStatus.CANCELLED, exc, traceback.format_exc()
-    except KeyboardInterrupt as exc:
-        status = RunStatus.CANCELLED
-        error = CancelledError("The run was interrupted (KeyboardInterrupt)", action=name)
-        error.__cause__ = exc
-        interrupted = exc
-    except Exception as exc:
-        error = ExecutionError(f"Action {name!r} failed: {type(exc).__name__}: {exc}", action=name)
-        error.__cause__ = exc
-        trace = traceback.format_exc()
+    except (Exception, KeyboardInterrupt) as exc:
+        status, error, trace = _failure(name, exc)
+        if isinstance(exc, KeyboardInterrupt):
+            interrupted = exc
     else:
         status = RunStatus.SUCCEEDED
         if spec.result_model is not None:
             warning = spec.check_result(result)
             if warning is not None:
                 ctx.warn(warning, code="result_validation")
-        now = _time()
+        now = started + (_perf_counter() - t0)
         event = _tuple_new(ResultEvent, (run_id, next(seq), now, now - ctx_t0, result))
-        _deliver(ctx, events, event)
+        if len(sinks) == 1 and sinks[0] is events:
+            events.append(event)
+        else:
+            ctx.emit(event)
     finally:
         duration = _perf_counter() - t0
-        now = _time()
+        now = started + duration
         event = _tuple_new(
             RunFinished,
             (
@@ -232,7 +225,61 @@ def execute_spec(
                 None if error is None else str(error),
             ),
         )
-        _deliver(ctx, events, event)
+        if len(sinks) == 1 and sinks[0] is events:
+            events.append(event)
+        else:
+            ctx.emit(event)
+    if interrupted is not None:
+        raise interrupted
+    return Run(run_id, name, status, params, result, error, trace, events, started, now, duration)
+
+
+def execute_spec(
+    spec: ActionSpec,
+    params: Any,
+    *,
+    ctx: RuntimeContext | None = None,
+    env: Mapping[str, str] | None = None,
+    client: Any = None,
+    sinks: Iterable[Sink] | None = None,
+) -> Run:
+    """Run ``spec`` with already-validated ``params``; the core of every in-process run.
+
+    ``sinks`` are subscribed for the run and closed when it ends (also when it is
+    interrupted); a given ``ctx`` keeps its own sinks.
+    """
+    if ctx is None and client is None and not sinks:
+        return _run_private(spec, params, env)
+    events = _EventList()
+    extra = list(sinks) if sinks else []
+    if client is not None or (ctx is not None and ctx.client is not None):
+        # A run with a backend client is recorded there as a job (imported lazily: runs
+        # without a client never load the clients package).
+        from ..clients.sink import job_sink_for
+
+        job_sink = job_sink_for(
+            client if ctx is None else ctx.client, [*(ctx.sinks if ctx else ()), *extra]
+        )
+        if job_sink is not None:
+            extra.append(job_sink)
+    started = _time()
+    own_ctx = ctx is None
+    if ctx is None:
+        # The context is private to this run: its sinks are given once, never unsubscribed.
+        ctx = _for_run(spec.name, [events, *extra], env, client, _new_run_id(), started)
+    else:
+        if env is not None or client is not None:
+            raise TypeError(
+                "pass env/client either to run_action or to the RuntimeContext, not both"
+            )
+        if ctx.action_name is None:
+            ctx.action_name = spec.name
+        ctx.subscribe(events)
+        for sink in extra:
+            ctx.subscribe(sink)
+    try:
+        return _execute(spec, params, ctx, events, started)
+    finally:
         if not own_ctx:
             ctx.unsubscribe(events)
         for sink in extra:
@@ -244,21 +291,6 @@ def execute_spec(
                     close()
                 except Exception as exc:  # closing a view must not lose the run record
                     ctx.logger.warning("closing sink %r failed: %s", sink, exc)
-    if interrupted is not None:
-        raise interrupted
-    return Run(
-        run_id,
-        name,
-        status,
-        params,
-        result,
-        error,
-        trace,
-        events,
-        started,
-        started + duration,
-        duration,
-    )
 
 
 # -- run_plugin ----------------------------------------------------------------------------------
