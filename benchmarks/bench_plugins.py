@@ -28,6 +28,12 @@ NOOP_CODE = (
     "from synapse_sdk.plugins import action\n\n\n"
     "@action\ndef noop(params, ctx):\n    return {'ok': True}\n"
 )
+# the same action with a pydantic params model: pays for importing pydantic (see the floor)
+TYPED_CODE = (
+    "from pydantic import BaseModel\n\nfrom synapse_sdk.plugins import action\n\n\n"
+    "class Params(BaseModel):\n    n: int = 1\n\n\n"
+    "@action(params=Params)\ndef noop(params, ctx):\n    return {'ok': True}\n"
+)
 MODULE_CODE = '''\
 """Generated module {i}."""
 
@@ -64,11 +70,11 @@ def convert_{i}(params, ctx):
 '''
 
 
-def make_noop_plugin(root: Path) -> Path:
+def make_noop_plugin(root: Path, code: str = NOOP_CODE) -> Path:
     (root / "plugin").mkdir(parents=True)
     (root / "config.yaml").write_text(NOOP_CONFIG)
     (root / "plugin" / "__init__.py").write_text("")
-    (root / "plugin" / "noop.py").write_text(NOOP_CODE)
+    (root / "plugin" / "noop.py").write_text(code)
     return root
 
 
@@ -120,20 +126,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         noop = make_noop_plugin(tmp_path / "noop")
+        typed = make_noop_plugin(tmp_path / "typed", TYPED_CODE)
 
         # 1. whole-process `synapse run`
         script = Path(sys.executable).with_name("synapse")
         cli = [str(script)] if script.exists() else [sys.executable, "-m", "synapse_sdk.cli"]
         wall([*cli, "run", str(noop), "noop"], 2)  # warm the bytecode caches
+        wall([*cli, "run", str(typed), "noop"], 2)
         base = wall([sys.executable, "-c", "pass"], runs)
         # the floor of any run whose config or params are pydantic models: importing pydantic
         # and yaml, and building one model (which makes pydantic scan its plugin entry points)
         floor = "import pydantic, yaml\nclass M(pydantic.BaseModel):\n    x: int = 1\n"
         pyd = wall([sys.executable, "-c", floor], runs)
         cli_time = wall([*cli, "run", str(noop), "noop", "--no-backend"], runs)
+        typed_time = wall([*cli, "run", str(typed), "noop", "--no-backend"], runs)
         print(f"1. synapse run (trivial action), whole process, median of {runs}:")
         print(
             f"   synapse run PLUGIN noop:       {cli_time[0]:.3f} s wall, {cli_time[1]:.3f} s CPU"
+        )
+        print(
+            f"   same, params model (pydantic): {typed_time[0]:.3f} s wall, "
+            f"{typed_time[1]:.3f} s CPU"
         )
         print(f"   baseline python -c pass:       {base[0]:.3f} s wall, {base[1]:.3f} s CPU")
         print(f"   import pydantic, yaml + 1 model: {pyd[0]:.3f} s wall, {pyd[1]:.3f} s CPU")

@@ -5,6 +5,10 @@ validates it into :class:`PluginConfig`. Unknown keys are errors with a "did you
 problem is a :class:`~synapse_sdk.plugins.errors.ConfigError` carrying ``path``, ``line`` and
 ``column`` of the offending key or value. Key positions are only computed when there is an
 error, so the happy path is one C-level YAML parse plus one pydantic validation.
+
+Loading a plugin to run it does not come here: :mod:`synapse_sdk.plugins._configfile` reads
+the file and checks it without pydantic, falling back to these models (and their errors)
+whenever it is not sure. These models stay the definition of a valid config.
 """
 
 from __future__ import annotations
@@ -15,10 +19,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from ._configfile import (
+    CODE,
+    CONFIG_FILENAME,
+    ENTRYPOINT,
+    config_error_at,
+    load_yaml_mapping,
+    locate,
+    read_config_text,
+    split_entrypoint,
+)
 from .enums import PluginCategory, RunMethod
 from .errors import ConfigError, did_you_mean, format_loc
 
@@ -31,34 +44,6 @@ __all__ = [
     "parse_config",
     "split_entrypoint",
 ]
-
-CONFIG_FILENAME = "config.yaml"
-
-# `pkg.mod:Name`, `pkg.mod:Outer.Name` or `pkg.mod.Name`
-_ENTRYPOINT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*)?$")
-
-_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed
-
-
-class _Loader(_BaseLoader):
-    """Safe loader that refuses duplicate keys (YAML would silently keep the last one)."""
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen: dict[Any, Any] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                first = seen.setdefault(key, key_node)
-            except TypeError:  # an unhashable key: let the base class report it
-                continue
-            if first is not key_node:
-                raise yaml.constructor.ConstructorError(
-                    f"while reading the mapping at line {node.start_mark.line + 1}",
-                    node.start_mark,
-                    f"duplicate key {key!r} (first at line {first.start_mark.line + 1})",
-                    key_node.start_mark,
-                )
-        return super().construct_mapping(node, deep=deep)
 
 
 class _Strict(BaseModel):
@@ -82,7 +67,7 @@ class ActionConfig(_Strict):
     @field_validator("entrypoint")
     @classmethod
     def _check_entrypoint(cls, value: str) -> str:
-        if not _ENTRYPOINT.match(value) or ("." not in value and ":" not in value):
+        if not ENTRYPOINT.match(value) or ("." not in value and ":" not in value):
             raise ValueError(
                 f"entrypoint {value!r} must look like 'package.module:Name' "
                 "(or 'package.module.Name')"
@@ -130,20 +115,11 @@ class PluginConfig(_Strict):
     @field_validator("code")
     @classmethod
     def _check_code(cls, value: str) -> str:
-        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", value):
+        if not CODE.match(value):
             raise ValueError(
                 f"code {value!r} must be letters, digits, '-', '_' or '.' (e.g. 'image-classifier')"
             )
         return value
-
-
-def split_entrypoint(entrypoint: str) -> tuple[str, str]:
-    """Split ``pkg.mod:Name`` (or ``pkg.mod.Name``) into ``('pkg.mod', 'Name')``."""
-    if ":" in entrypoint:
-        module, _, attr = entrypoint.partition(":")
-        return module, attr
-    module, _, attr = entrypoint.rpartition(".")
-    return module, attr
 
 
 # -- loading ------------------------------------------------------------------------------------
@@ -158,49 +134,16 @@ def load_config(path: str | os.PathLike[str]) -> PluginConfig:
     file = Path(path)
     if file.is_dir():
         file = file / CONFIG_FILENAME
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(
-            f"no {CONFIG_FILENAME} found at {file}",
-            path=str(file),
-            hint="run `synapse new NAME` to scaffold a plugin, or pass the plugin directory",
-        ) from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read {file}: {exc}", path=str(file)) from exc
-    return parse_config(text, path=str(file))
+    return parse_config(read_config_text(file), path=str(file))
 
 
 def parse_config(text: str, *, path: str = CONFIG_FILENAME) -> PluginConfig:
     """Validate config.yaml ``text``; ``path`` is only used in error messages."""
-    try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        duplicate = problem.startswith("duplicate key")
-        raise ConfigError(
-            problem if duplicate else f"malformed YAML: {problem}",
-            path=path,
-            line=None if mark is None else mark.line + 1,
-            column=None if mark is None else mark.column + 1,
-            hint="rename or remove one of the two"
-            if duplicate
-            else "check indentation and quoting around this line",
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"malformed YAML: {exc}", path=path) from exc
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"config.yaml must be a mapping of keys (name, code, actions, ...), "
-            f"got {type(data).__name__}",
-            path=path,
-            line=1,
-            column=1,
-            hint="write one `key: value` per line: name, code, then actions (see `synapse new`)",
-        )
+    return validate_config(load_yaml_mapping(text, path=path), text, path)
+
+
+def validate_config(data: Mapping[str, Any], text: str, path: str) -> PluginConfig:
+    """Validate parsed config.yaml ``data`` (read from ``text`` at ``path``, for positions)."""
     try:
         return PluginConfig.model_validate(data)
     except PydanticValidationError as exc:
@@ -288,61 +231,3 @@ def _value_hint(kind: str, loc: Sequence[Any], value: Any, ctx: Mapping[str, Any
         shown = value if isinstance(value, str) else "package.module:Name"
         return f"an action is a mapping: `{key}:` then an indented `entrypoint: {shown}` line"
     return None
-
-
-def config_error_at(
-    message: str,
-    *,
-    path: str,
-    loc: Sequence[Any],
-    hint: str | None = None,
-    key: bool = False,
-) -> ConfigError:
-    """A ConfigError for the value (or ``key``) at ``loc`` in the config file at ``path``."""
-    line = column = None
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-        line, column = locate(text, loc, key=key)
-    except OSError:
-        pass
-    return ConfigError(message, path=path, line=line, column=column, hint=hint)
-
-
-def locate(text: str, loc: Sequence[Any], *, key: bool = False) -> tuple[int | None, int | None]:
-    """1-based (line, column) of the node at ``loc`` in YAML ``text``.
-
-    With ``key=True`` the position of the mapping key itself is returned (for unknown keys).
-    Falls back to the deepest parent found; (None, None) when the text cannot be composed.
-    """
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError:
-        return None, None
-    if node is None:
-        return 1, 1
-    best = node.start_mark
-    for i, part in enumerate(loc):
-        last = i == len(loc) - 1
-        found = None
-        if isinstance(node, yaml.MappingNode):
-            for k_node, v_node in node.value:
-                if str(getattr(k_node, "value", None)) == str(part):
-                    found = k_node if (last and key) else v_node
-                    if last and not key and _is_missing(v_node):
-                        found = k_node
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
-            found = node.value[part]
-        if found is None:
-            break
-        node = found
-        best = node.start_mark
-    return best.line + 1, best.column + 1
-
-
-def _is_missing(node: Any) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.value == "" and node.tag.endswith(":null")

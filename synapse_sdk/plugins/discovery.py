@@ -21,12 +21,15 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import CONFIG_FILENAME, ActionConfig, PluginConfig, config_error_at, load_config
+from ._configfile import CONFIG_FILENAME, check, config_error_at, load_config_data
 from .enums import PluginCategory, RunMethod
 from .errors import ActionDefinitionError, ActionNotFoundError, ConfigError
 from .spec import ActionSpec, as_spec
+
+if TYPE_CHECKING:
+    from .config import ActionConfig, PluginConfig
 
 __all__ = ["PluginDiscovery"]
 
@@ -37,18 +40,27 @@ class PluginDiscovery:
     Build it with :meth:`from_path` or :meth:`from_module` (or use the cached
     :func:`synapse_sdk.plugins.loading.load_plugin`). Action names are listed in config
     order; :meth:`get_action_spec` gives the runnable spec with config metadata applied.
+
+    The validated config is kept as plain data (:attr:`config_data`); the pydantic
+    :class:`~synapse_sdk.plugins.config.PluginConfig` of :attr:`config` is built on first
+    access, so loading and running a plugin need not import pydantic.
     """
 
     def __init__(
         self,
-        config: PluginConfig,
+        config: PluginConfig | dict[str, Any],
         *,
         root: str | os.PathLike[str] | None = None,
         config_path: str | os.PathLike[str] | None = None,
         module: ModuleType | None = None,
         specs: Mapping[str, ActionSpec] | None = None,
     ) -> None:
-        self._config = config
+        if isinstance(config, dict):  # validated data (see _configfile.load_config_data)
+            self._data = config
+            self._config: PluginConfig | None = None
+        else:
+            self._data = config.model_dump()
+            self._config = config
         self.root = None if root is None else Path(root)
         self.config_path = None if config_path is None else Path(config_path)
         self.module = module
@@ -57,7 +69,7 @@ class PluginDiscovery:
 
     def __repr__(self) -> str:
         where = self.root or (self.module.__name__ if self.module else "?")
-        return f"<PluginDiscovery {self._config.code!r} at {where} actions={self.list_actions()}>"
+        return f"<PluginDiscovery {self.code!r} at {where} actions={self.list_actions()}>"
 
     # -- construction ------------------------------------------------------------------------
 
@@ -67,8 +79,7 @@ class PluginDiscovery:
         file = Path(path)
         if file.is_dir():
             file = file / CONFIG_FILENAME
-        config = load_config(file)
-        return cls(config, root=file.parent.resolve(), config_path=file.resolve())
+        return cls(load_config_data(file), root=file.parent.resolve(), config_path=file.resolve())
 
     @classmethod
     def from_module(
@@ -91,23 +102,28 @@ class PluginDiscovery:
         specs = module_actions(module)
         code = module.__name__.replace("_", "-").replace(".", "-")
         actions = {
-            action_name: ActionConfig(
-                entrypoint=spec.entrypoint or f"{module.__name__}:{action_name}",
-                method=RunMethod(spec.method) if spec.method else RunMethod.TASK,
-                description=spec.description,
-                input_type=None if spec.input_type is None else spec.input_type.name,
-                output_type=None if spec.output_type is None else spec.output_type.name,
-            )
+            action_name: {
+                "entrypoint": spec.entrypoint or f"{module.__name__}:{action_name}",
+                "method": spec.method or RunMethod.TASK.value,
+                "description": spec.description,
+                "input_type": None if spec.input_type is None else spec.input_type.name,
+                "output_type": None if spec.output_type is None else spec.output_type.name,
+            }
             for action_name, spec in specs.items()
         }
-        config = PluginConfig(
-            name=name or module.__name__,
-            code=code,
-            category=PluginCategory(category) if category else PluginCategory.CUSTOM,
-            description=_first_line(module.__doc__),
-            actions=actions,
-        )
-        return cls(config, module=module, specs=specs)
+        data = {
+            "name": name or module.__name__,
+            "code": code,
+            "category": PluginCategory(category).value if category else "custom",
+            "description": _first_line(module.__doc__),
+            "actions": actions,
+        }
+        checked = check(data)
+        if checked is None:  # pydantic explains what is wrong
+            from .config import PluginConfig
+
+            return cls(PluginConfig.model_validate(data), module=module, specs=specs)
+        return cls(checked, module=module, specs=specs)
 
     @staticmethod
     def discover_actions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
@@ -125,38 +141,50 @@ class PluginDiscovery:
 
     @property
     def config(self) -> PluginConfig:
-        """The parsed config.yaml (synthetic for :meth:`from_module`)."""
+        """The parsed config.yaml as pydantic models (synthetic for :meth:`from_module`)."""
+        if self._config is None:
+            from .config import PluginConfig
+
+            self._config = PluginConfig.model_validate(self._data)
         return self._config
 
     @property
+    def config_data(self) -> dict[str, Any]:
+        """The validated config as plain data: ``config.model_dump()``, without pydantic."""
+        return self._data
+
+    @property
     def name(self) -> str:
-        return self._config.name
+        return str(self._data["name"])
 
     @property
     def code(self) -> str:
-        return self._config.code
+        return str(self._data["code"])
 
     def list_actions(self) -> list[str]:
         """Action names in config order."""
-        return list(self._config.actions)
+        return list(self._data["actions"])
 
     def has_action(self, name: str) -> bool:
-        return name in self._config.actions
+        return name in self._data["actions"]
 
     def get_action_config(self, name: str) -> ActionConfig:
         """The config.yaml entry of action ``name`` (ActionNotFoundError when unknown)."""
-        try:
-            return self._config.actions[name]
-        except KeyError:
-            raise ActionNotFoundError(
-                name, self._config.actions, plugin=self._config.code
-            ) from None
+        self._action_data(name)
+        return self.config.actions[name]
 
     def get_action_method(self, name: str) -> RunMethod:
-        return self.get_action_config(name).method
+        return RunMethod(self._action_data(name)["method"])
 
     def get_action_entrypoint(self, name: str) -> str:
-        return self.get_action_config(name).entrypoint
+        return str(self._action_data(name)["entrypoint"])
+
+    def _action_data(self, name: str) -> dict[str, Any]:
+        actions = self._data["actions"]
+        try:
+            return actions[name]
+        except KeyError:
+            raise ActionNotFoundError(name, actions, plugin=self.code) from None
 
     def get_action_class(self, name: str) -> Any:
         """The action's class, or the decorated function for a function action (imports it)."""
@@ -222,28 +250,30 @@ class PluginDiscovery:
     # -- building specs ----------------------------------------------------------------------
 
     def _build_spec(self, name: str) -> ActionSpec:
-        entry = self.get_action_config(name)
-        target = self.load_entrypoint(entry.entrypoint, action=name)
+        entry = self._action_data(name)
+        entrypoint = entry["entrypoint"]
+        target = self.load_entrypoint(entrypoint, action=name)
         try:
             spec = as_spec(target)
         except ActionDefinitionError as exc:
             raise self._error(
-                f"action {name!r}: entrypoint {entry.entrypoint!r} is not an action: {exc.message}",
+                f"action {name!r}: entrypoint {entrypoint!r} is not an action: {exc.message}",
                 name,
                 "entrypoint",
                 hint=exc.hint,
             ) from exc
         changes: dict[str, Any] = {
             "name": name,
-            "method": str(entry.method),
-            "entrypoint": entry.entrypoint,
+            "method": RunMethod(entry["method"]).value,
+            "entrypoint": entrypoint,
         }
-        if entry.description:
-            changes["description"] = entry.description
-        if spec.category is None and self._config.category is not PluginCategory.CUSTOM:
-            changes["category"] = self._config.category
+        if entry["description"]:
+            changes["description"] = entry["description"]
+        category = PluginCategory(self._data["category"])
+        if spec.category is None and category is not PluginCategory.CUSTOM:
+            changes["category"] = category
         for field in ("input_type", "output_type"):
-            type_name = getattr(entry, field)
+            type_name = entry[field]
             if getattr(spec, field) is None and type_name:
                 changes[field] = self._data_type(name, field, type_name)
         return spec.replace(**changes)

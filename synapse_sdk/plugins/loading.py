@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import CONFIG_FILENAME, config_error_at, split_entrypoint
+from ._configfile import CONFIG_FILENAME, config_error_at, split_entrypoint
 from .discovery import PluginDiscovery
 from .errors import ConfigError, PluginLoadError
 
@@ -104,7 +104,7 @@ def resolve_action(ref: str | os.PathLike[str], action: str) -> ActionSpec:
         discovery = load_plugin(ref, reload=stale and _code_changed(cached))
         spec = discovery.get_action_spec(action)
         stamps = _PLUGINS[key][1] + tuple(_stamp(f) for f in discovery.action_files(action))
-        _ACTIONS[(key, action)] = (spec, stamps, dict(discovery.config.env))
+        _ACTIONS[(key, action)] = (spec, stamps, dict(discovery.config_data["env"]))
         return spec
 
 
