@@ -334,3 +334,25 @@ def test_discover_actions_on_a_missing_directory_is_a_config_error(tmp_path):
     assert err.path == str(missing)
     assert err.message == f"{missing}: cannot scan for actions: no such directory"
     assert err.hint == "pass the plugin directory (the one holding config.yaml and the code)"
+
+
+def test_discover_actions_reads_a_file_whole_when_it_grew_since_its_stat(tmp_path, monkeypatch):
+    # the scan reads size+1 bytes from the descriptor it stat-ed; a writer may append meanwhile
+    from synapse_sdk.plugins import _scan
+
+    (tmp_path / "plugin").mkdir()
+    body = "\n".join(f"X{i} = {i}" for i in range(3000))
+    (tmp_path / "plugin" / "grown.py").write_text(
+        f"{body}\nfrom synapse_sdk.plugins import action\n\n\n@action\ndef late(params, ctx):\n"
+        "    return 1\n"
+    )
+    real_fstat = _scan.os.fstat
+
+    def stale_fstat(fd):
+        st = real_fstat(fd)
+        return _scan.os.stat_result((*st[:6], 10, *st[7:]))  # as if it held 10 bytes then
+
+    monkeypatch.setattr(_scan.os, "fstat", stale_fstat)
+    _scan._CACHE.clear()
+    found = PluginDiscovery.discover_actions(tmp_path)
+    assert found["late"]["line"] == 3005  # the def line, after the 3,000 lines
