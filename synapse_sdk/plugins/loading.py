@@ -35,7 +35,7 @@ __all__ = ["clear_cache", "load_entrypoint", "load_plugin", "resolve_action", "r
 
 _MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
-Stamp = tuple[str, int, int]  # (path, mtime_ns, size)
+Stamp = tuple[bytes, int, int]  # (path, mtime_ns, size); a bytes path skips encoding per stat
 
 _PLUGINS: dict[Any, tuple[PluginDiscovery, tuple[Stamp, ...]]] = {}
 # (ref key, action) -> (spec, stamps, the plugin's config.yaml env)
@@ -50,11 +50,12 @@ def _key(ref: Any) -> Any:
 
 
 def _stamp(path: str) -> Stamp:
+    encoded = os.fsencode(path)
     try:
-        st = os.stat(path)
+        st = os.stat(encoded)
     except OSError:
-        return (path, -1, -1)
-    return (path, st.st_mtime_ns, st.st_size)
+        return (encoded, -1, -1)
+    return (encoded, st.st_mtime_ns, st.st_size)
 
 
 def _fresh(stamps: tuple[Stamp, ...]) -> bool:
@@ -124,7 +125,8 @@ def resolve_action_env(
 
 def _code_changed(cached: Any) -> bool:
     """True when a code file (not only config.yaml) of a cached action changed."""
-    return not _fresh(tuple(s for s in cached[1] if not s[0].endswith(CONFIG_FILENAME)))
+    config = os.fsencode(CONFIG_FILENAME)
+    return not _fresh(tuple(s for s in cached[1] if not s[0].endswith(config)))
 
 
 def clear_cache() -> None:
