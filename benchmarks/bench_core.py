@@ -69,13 +69,24 @@ def main() -> None:
 
     ctx = RuntimeContext()
     params = {"x": 3}
-    baseline_fn, run_fn = paired(
-        lambda: trivial(P.model_validate(params), ctx), lambda: run_action(trivial, params)
-    )
-    baseline_cls, run_cls = paired(
-        lambda: Trivial(P.model_validate(params), ctx).execute(),
-        lambda: run_action(Trivial, params),
-    )
+    # three rounds of both pairs, the minimum of each figure over all: slow spells of this
+    # shared machine last seconds, longer than one pair's measurement
+    fn = (float("inf"), float("inf"))
+    cls = (float("inf"), float("inf"))
+    for _ in range(3):
+        b, r = paired(
+            lambda: trivial(P.model_validate(params), ctx),
+            lambda: run_action(trivial, params),
+            repeat=100,
+        )
+        fn = (min(fn[0], b), min(fn[1], r))
+        b, r = paired(
+            lambda: Trivial(P.model_validate(params), ctx).execute(),
+            lambda: run_action(Trivial, params),
+            repeat=100,
+        )
+        cls = (min(cls[0], b), min(cls[1], r))
+    (baseline_fn, run_fn), (baseline_cls, run_cls) = fn, cls
     print(
         f"run_action(function): {run_fn * 1e6:6.2f} µs vs validate+call {baseline_fn * 1e6:6.2f} µs"
         f" -> +{(run_fn - baseline_fn) * 1e6:.2f} µs ({run_fn / baseline_fn:.2f}x)"
