@@ -108,6 +108,10 @@ class Run:
         }
 
 
+_SUCCEEDED = RunStatus.SUCCEEDED
+_FAILED = RunStatus.FAILED
+
+
 class _EventList(list[Event]):
     """The run's own record of its events: a list that is also a Sink (emit = append)."""
 
@@ -170,7 +174,8 @@ def _execute(
 
     While the run's own record ``events`` is the context's only sink (the common case),
     events are appended to it directly. Three clock reads in all: ``started`` (wall time),
-    and ``perf_counter`` around the action; later times are ``started`` plus the time elapsed.
+    and ``perf_counter`` around the action; the result and the end are stamped ``started``
+    plus the action's duration.
     A KeyboardInterrupt is recorded (RunFinished, cancelled) and raised again.
     """
     name = spec.name
@@ -181,11 +186,9 @@ def _execute(
         RunStarted, (run_id, next(seq), started, started - ctx_t0, name, params)
     )
     sinks = ctx._sinks
-    if len(sinks) == 1 and sinks[0] is events:
-        events.append(event)
-    else:
-        ctx.emit(event)
-    status = RunStatus.FAILED
+    deliver = events.append if len(sinks) == 1 and sinks[0] is events else ctx.emit
+    deliver(event)
+    status = _FAILED
     result: Any = None
     error: PluginError | None = None
     trace: str | None = None
@@ -198,37 +201,33 @@ def _execute(
         if isinstance(exc, KeyboardInterrupt):
             interrupted = exc
     else:
-        status = RunStatus.SUCCEEDED
+        status = _SUCCEEDED
         if spec.result_model is not None:
             warning = spec.check_result(result)
             if warning is not None:
                 ctx.warn(warning, code="result_validation")
-        now = started + (_perf_counter() - t0)
-        event = _tuple_new(ResultEvent, (run_id, next(seq), now, now - ctx_t0, result))
-        if len(sinks) == 1 and sinks[0] is events:
-            events.append(event)
-        else:
-            ctx.emit(event)
     finally:
         duration = _perf_counter() - t0
         now = started + duration
-        event = _tuple_new(
-            RunFinished,
-            (
-                run_id,
-                next(seq),
-                now,
-                now - ctx_t0,
-                name,
-                status._value_,
-                duration,
-                None if error is None else str(error),
-            ),
+        # the action may have subscribed sinks of its own meanwhile
+        deliver = events.append if len(sinks) == 1 and sinks[0] is events else ctx.emit
+        if status is _SUCCEEDED:
+            deliver(_tuple_new(ResultEvent, (run_id, next(seq), now, now - ctx_t0, result)))
+        deliver(
+            _tuple_new(
+                RunFinished,
+                (
+                    run_id,
+                    next(seq),
+                    now,
+                    now - ctx_t0,
+                    name,
+                    status._value_,
+                    duration,
+                    None if error is None else str(error),
+                ),
+            )
         )
-        if len(sinks) == 1 and sinks[0] is events:
-            events.append(event)
-        else:
-            ctx.emit(event)
     if interrupted is not None:
         raise interrupted
     return Run(run_id, name, status, params, result, error, trace, events, started, now, duration)
