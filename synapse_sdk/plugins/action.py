@@ -3,6 +3,9 @@
 The decorator only attaches metadata (``_is_action``, ``_action_name``, ...); the signature
 and models are validated when the function is turned into an :class:`ActionSpec`
 (:func:`synapse_sdk.plugins.spec.as_spec`), which is what runners and discovery do.
+
+The reference synapse-sdk's plugins import ``BaseAction`` (and ``NoResult``,
+``validate_result``) from this module path, so they are re-exported here.
 """
 
 from __future__ import annotations
@@ -10,12 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from ._compat import module_getattr
+from .base import BaseAction, NoResult
+
 if TYPE_CHECKING:
+    import logging
+
     from pydantic import BaseModel
 
     from .enums import PluginCategory
 
-__all__ = ["action"]
+__all__ = ["BaseAction", "NoResult", "action", "validate_result"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,3 +72,29 @@ def action(
         return fn
 
     return decorate
+
+
+def validate_result(result: Any, result_model: Any, logger: logging.Logger | None = None) -> Any:
+    """Check ``result`` against ``result_model`` and return it unchanged (warning only).
+
+    A mismatch is logged as a warning on ``logger`` (default ``synapse_sdk.actions``); with
+    ``NoResult`` (or None) nothing is checked. Runners do this for every run already; this is
+    for code that calls an action by hand.
+    """
+    if result_model is None or result_model is NoResult or isinstance(result, result_model):
+        return result
+    data = result.model_dump() if hasattr(result, "model_dump") else result
+    try:
+        result_model.model_validate(data)
+    except Exception as exc:  # pydantic's ValidationError, or a model's own validator error
+        import logging
+
+        (logger or logging.getLogger("synapse_sdk.actions")).warning(
+            "Result does not match %s: %s; it is returned unchanged",
+            result_model.__name__,
+            exc,
+        )
+    return result
+
+
+__getattr__ = module_getattr(__name__, lambda: __all__)

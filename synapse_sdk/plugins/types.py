@@ -4,11 +4,14 @@ A ``DataType`` subclass names what flows between actions (``input_type`` / ``out
 Compatibility is subclassing: an action that accepts ``Dataset`` accepts ``DMv2Dataset``.
 Each type has a stable snake_case ``name`` used in config.yaml; look one up with
 :func:`get_data_type`. Define your own by subclassing and setting ``name``.
+
+Names and formats are the reference synapse-sdk's, so the ``input_type`` / ``output_type`` of
+its plugins (in code and in config.yaml) mean the same here.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 __all__ = [
     "COCODataset",
@@ -22,9 +25,11 @@ __all__ = [
     "Model",
     "ModelWeights",
     "ONNXModel",
+    "PascalVOCDataset",
     "Predictions",
     "Result",
     "TensorRTModel",
+    "TestResults",
     "YOLODataset",
     "data_type_names",
     "get_data_type",
@@ -78,6 +83,12 @@ class COCODataset(Dataset):
     description = "A dataset in COCO format"
 
 
+class PascalVOCDataset(Dataset):
+    name = "pascal_voc_dataset"
+    format = "pascal"
+    description = "A dataset in Pascal VOC format"
+
+
 class Model(DataType):
     name = "model"
     description = "A trained model"
@@ -85,6 +96,7 @@ class Model(DataType):
 
 class ModelWeights(Model):
     name = "model_weights"
+    format = "weights"
     description = "Trained model weights"
 
 
@@ -110,6 +122,14 @@ class Result(DataType):
     description = "The output of an action"
 
 
+class TestResults(Result):
+    __test__ = False  # a data type, not a pytest test class
+
+    name = "test_results"
+    format = "metrics"
+    description = "Evaluation results: metrics of a model on a test set"
+
+
 class Predictions(Result):
     name = "predictions"
     description = "Model predictions"
@@ -117,6 +137,7 @@ class Predictions(Result):
 
 class InferenceResults(Predictions):
     name = "inference_results"
+    format = "predictions"
     description = "Results of running inference over a set of inputs"
 
 
@@ -128,6 +149,13 @@ def _all_types() -> dict[str, type[DataType]]:
         found.setdefault(cls.name, cls)
         stack.extend(cls.__subclasses__())
     return found
+
+
+def __getattr__(name: str) -> Any:
+    from ._compat import module_getattr
+
+    # an AttributeError: discovery probes this module with getattr(types, name, None)
+    return module_getattr(__name__, lambda: __all__, probed=True)(name)
 
 
 def data_type_names() -> list[str]:

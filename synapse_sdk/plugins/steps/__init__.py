@@ -49,13 +49,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from .errors import StepError, did_you_mean
-from .events import ProgressEvent
+from .._compat import module_getattr
+from ..errors import StepError, did_you_mean
+from ..events import ProgressEvent
 
 if TYPE_CHECKING:
     import logging
 
-    from .context import RuntimeContext
+    from ..context import RuntimeContext
 
 __all__ = [
     "BaseStep",
@@ -645,3 +646,8 @@ def _add_note(exc: BaseException, note: str) -> None:
             except AttributeError:
                 return
         notes.append(note)
+
+
+# The reference synapse-sdk's names we do not have (BaseStepContext, LoggingStep, ...) explain
+# themselves; its submodule paths (steps.base, .registry, ...) are thin modules beside this one.
+__getattr__ = module_getattr(__name__, lambda: __all__)
