@@ -121,6 +121,9 @@ class FakeBackend:
     what it does hold, nearest first. Thread-safe.
     """
 
+    # The job recorder of a run flushes in the action's thread: calls come in a fixed order.
+    sink_in_background = False
+
     def __init__(self) -> None:
         self.calls: list[BackendCall] = []
         self._lock = threading.RLock()

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, overload
 
-from synapse_sdk.plugins.runner import Run, execute_spec
+from synapse_sdk.plugins.run import Run
+from synapse_sdk.plugins.runner import run_action
 from synapse_sdk.plugins.spec import ActionSpec, as_spec
 
-from ._backend import FakeBackend
 from ._context import RecordingContext
 
 __all__ = ["ActionRunner", "resolve_target"]
@@ -114,8 +114,7 @@ class ActionRunner:
             spec, config_env = _resolve(target, None)
             params = args[0] if args else None
         ctx = self._next_context(env, config_env)
-        validated = spec.validate_params(params, reject_unknown=reject_unknown)
-        run = execute_spec(spec, validated, ctx=ctx, sinks=_job_sinks(ctx.client))
+        run = run_action(spec, params, ctx=ctx, reject_unknown=reject_unknown)
         self.runs.append(run)
         if check and not run.ok:
             _fail_run(run)
@@ -139,27 +138,9 @@ class ActionRunner:
         return ctx
 
 
-def _job_sinks(client: Any) -> list[Any]:
-    """The job recorder the runner would attach, flushing in the calling thread.
-
-    The runner records a run with a client as a backend job through a BackendSink that
-    flushes from a background thread; in tests a synchronous one keeps the order of the
-    backend's calls deterministic and costs no thread per test.
-    """
-    if client is None:
-        return []
-    if not isinstance(client, FakeBackend) and not all(
-        callable(getattr(client, name, None))
-        for name in ("create_job", "update_job", "append_job_logs")
-    ):
-        return []
-    from synapse_sdk.clients.sink import BackendSink
-
-    return [BackendSink(client, background=False)]
-
-
 _HIDDEN = (
     os.path.join("synapse_sdk", "plugins", "runner.py"),
+    os.path.join("synapse_sdk", "plugins", "run.py"),
     os.path.join("synapse_sdk", "plugins", "spec.py"),
     os.path.join("synapse_sdk", "plugins", "base.py"),
 )

@@ -130,22 +130,20 @@ def _set_dotted(params: dict[str, Any], key: str, value: Any, pair: str) -> None
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from ..plugins.loading import resolve_action
     from ..plugins.runner import run_plugin_record
     from ..plugins.sinks import ConsoleSink
 
     params = parse_params(args.params, args.param)
-    options: dict[str, Any] = {"sinks": [ConsoleSink(sys.stderr)]}
-    mode = args.mode
-    if mode == "config":
-        from ..plugins.loading import load_plugin
-
-        mode = load_plugin(args.plugin).get_action_method(args.action).value
-    resolve_action(args.plugin, args.action)  # load errors surface before any output
-    client = _local_backend(args)
-    if client is not None:  # other modes: the worker opens the same LocalBackend
-        options["client"] = client
-    run = run_plugin_record(args.plugin, args.action, params, mode=mode, **options)
+    # the front door resolves the action (load errors surface before any output), follows
+    # config.yaml's method for --mode config, and records the run with the backend
+    run = run_plugin_record(
+        args.plugin,
+        args.action,
+        params,
+        mode=args.mode,
+        sinks=[ConsoleSink(sys.stderr)],
+        client=_local_backend(args),
+    )
     if args.json:
         print(json.dumps(run.to_dict(), indent=2, ensure_ascii=False, default=str))
         return EXIT_OK if run.ok else EXIT_FAILED

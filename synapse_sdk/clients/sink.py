@@ -292,7 +292,9 @@ def job_sink_for(client: Any, sinks: Iterable[Any] = ()) -> BackendSink | None:
     for sink in sinks:
         if isinstance(sink, BackendSink) and sink.client is client:
             return None
-    return BackendSink(client)
+    # A client may ask for flushes in the emitting thread (the testing kit's fake backend:
+    # its calls then come in a deterministic order, and no thread is started per test).
+    return BackendSink(client, background=getattr(client, "sink_in_background", True))
 
 
 def current_job_id(ctx: Any) -> int | None:

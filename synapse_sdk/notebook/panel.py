@@ -16,7 +16,8 @@ import ipywidgets as widgets
 
 from ..plugins._html import esc, traceback_html
 from ..plugins.context import RuntimeContext
-from ..plugins.runner import Run, execute_spec
+from ..plugins.run import Run
+from ..plugins.runner import run_action, run_plugin_record
 from ..plugins.spec import ActionSpec, as_spec
 from .forms import ParamsForm, WidgetRegistry
 from .views import NotebookSink, RunView, close_tree
@@ -24,19 +25,21 @@ from .views import NotebookSink, RunView, close_tree
 __all__ = ["ActionPanel"]
 
 
-def _resolve(action: Any, action_name: str | None) -> ActionSpec:
+def _resolve(action: Any, action_name: str | None) -> tuple[ActionSpec, Mapping[str, str]]:
+    """The action's spec and the env its runs start from (config.yaml's, for a plugin)."""
     if isinstance(action, (str, os.PathLike)):
         if action_name is None:
             raise TypeError(
                 f"ActionPanel({action!r}) needs the action name too: "
                 f"ActionPanel({str(action)!r}, 'train')"
             )
-        from ..plugins.loading import resolve_action
+        from ..plugins.loading import resolve
 
-        return resolve_action(action, action_name)
+        resolved = resolve(action, action_name)
+        return resolved.spec, resolved.env
     if action_name is not None:
         raise TypeError("action_name is only for a plugin path or module name")
-    return as_spec(action)
+    return as_spec(action), {}
 
 
 class ActionPanel:
@@ -63,7 +66,7 @@ class ActionPanel:
         log_lines: int = 15,
         mode: str = "local",
     ) -> None:
-        self.spec = _resolve(action, action_name)
+        self.spec, self._config_env = _resolve(action, action_name)
         self.mode = mode
         # A panel built from a plugin path/module runs it by reference in other modes.
         self._plugin_ref = (action, action_name) if action_name is not None else None
@@ -135,7 +138,8 @@ class ActionPanel:
         if params is not None:
             self.form.set_value(params)
         validated = self.form.value  # raises ValidationError naming the invalid fields
-        ctx = RuntimeContext(env=self.env, client=self.client, action_name=self.spec.name)
+        env = {**self._config_env, **(self.env or {})}
+        ctx = RuntimeContext(env=env, client=self.client, action_name=self.spec.name)
         self.view.reset()
         sink = NotebookSink(self.view, interval=self.interval, action=self.spec.name)
         self.ctx, self.sink = ctx, sink
@@ -170,26 +174,15 @@ class ActionPanel:
             self._sync_buttons()
 
     def _execute(self, params: Any, ctx: RuntimeContext, sink: NotebookSink) -> Run:
-        if self.mode == "local":
-            return execute_spec(self.spec, params, ctx=ctx, sinks=[sink])
-        # Other modes go through the same executors as run_plugin and `synapse run --mode`:
-        # events are relayed to ctx (so the widgets update live) and Cancel reaches the worker.
-        from ..plugins.executors import run_action_in_mode, run_in_mode
-
+        # Every mode goes through the front door, as run_plugin and `synapse run --mode` do:
+        # in other modes events are relayed to ctx (the widgets update live) and Cancel
+        # reaches the worker.
         if self._plugin_ref is not None:
             plugin, action_name = self._plugin_ref
-            return run_in_mode(
-                plugin,
-                action_name,
-                params,
-                mode=self.mode,
-                ctx=ctx,
-                sinks=[sink],
-                client=self.client,
+            return run_plugin_record(
+                plugin, action_name, params, mode=self.mode, ctx=ctx, sinks=[sink]
             )
-        return run_action_in_mode(
-            self.spec, params, mode=self.mode, ctx=ctx, sinks=[sink], client=self.client
-        )
+        return run_action(self.spec, params, mode=self.mode, ctx=ctx, sinks=[sink])
 
     def cancel(self) -> None:
         """Ask the running action to stop at its next cancellation point."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .action import action
 from .base import BaseAction, NoResult
 from .context import RuntimeContext
-from .enums import PluginCategory, RunMethod
+from .enums import PluginCategory, RunMethod, RunStatus
 from .errors import (
     ActionDefinitionError,
     ActionNotFoundError,
@@ -23,7 +23,8 @@ from .errors import (
     ValidationError,
 )
 from .events import Sink
-from .runner import Run, RunStatus, run_action, run_plugin
+from .run import Run
+from .runner import run_action, run_plugin
 from .sinks import ConsoleSink, JsonlSink, MemorySink
 from .spec import ActionSpec, as_spec
 

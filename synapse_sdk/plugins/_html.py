@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .runner import Run
+    from .run import Run
 
 __all__ = ["esc", "run_html", "traceback_html", "value_html"]
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ._configfile import CONFIG_FILENAME, check, config_error_at, load_config_data
 from .enums import PluginCategory, RunMethod
 from .errors import ActionDefinitionError, ActionNotFoundError, ConfigError
-from .spec import ActionSpec, as_spec
+from .spec import ActionSpec, as_spec, module_actions
 
 if TYPE_CHECKING:
     from .config import ActionConfig, PluginConfig
@@ -97,8 +97,6 @@ class PluginDiscovery:
             import importlib
 
             module = importlib.import_module(module)
-        from .runner import module_actions
-
         specs = module_actions(module)
         code = module.__name__.replace("_", "-").replace(".", "-")
         actions = {
@@ -204,7 +202,7 @@ class PluginDiscovery:
 
     def load_entrypoint(self, entrypoint: str, *, action: str | None = None) -> Any:
         """Import the object ``entrypoint`` names, from this plugin's code when it is there."""
-        from .loading import load_entrypoint
+        from ._entrypoint import load_entrypoint  # imports the import machinery: on first use
 
         return load_entrypoint(
             entrypoint,

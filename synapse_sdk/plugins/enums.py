@@ -1,10 +1,10 @@
-"""Enumerations of the public API: plugin categories and run methods."""
+"""Enumerations of the public API: plugin categories, run methods and how a run ended."""
 
 from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["PluginCategory", "RunMethod"]
+__all__ = ["PluginCategory", "RunMethod", "RunStatus"]
 
 
 class PluginCategory(str, Enum):
@@ -29,6 +29,17 @@ class RunMethod(str, Enum):
     TASK = "task"
     JOB = "job"
     SERVE = "serve"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class RunStatus(str, Enum):
+    """How a run ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
     def __str__(self) -> str:
         return self.value

@@ -21,25 +21,42 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
-from ._configfile import CONFIG_FILENAME, config_error_at, split_entrypoint
+from ._configfile import CONFIG_FILENAME
+from ._entrypoint import load_entrypoint
+from ._isolation import namespace_for
 from .discovery import PluginDiscovery
 from .errors import ConfigError, PluginLoadError
+from .spec import ActionSpec
 
-if TYPE_CHECKING:
-    from ._isolation import PluginNamespace
-    from .spec import ActionSpec
-
-__all__ = ["clear_cache", "load_entrypoint", "load_plugin", "resolve_action", "resolve_action_env"]
+__all__ = [
+    "ResolvedAction",
+    "clear_cache",
+    "load_entrypoint",
+    "load_plugin",
+    "resolve",
+    "resolve_action",
+    "resolve_action_env",
+]
 
 _MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 Stamp = tuple[bytes, int, int]  # (path, mtime_ns, size); a bytes path skips encoding per stat
 
+
+
+class ResolvedAction(NamedTuple):
+    """One action of one plugin, resolved: what every way of running it needs."""
+
+    spec: ActionSpec  # runnable, config.yaml's metadata applied
+    env: dict[str, str]  # config.yaml's env (shared: copy before changing it)
+    plugin: PluginDiscovery
+    stamps: tuple[Stamp, ...]  # what is stat-ed to tell whether the cache entry is fresh
+
+
 _PLUGINS: dict[Any, tuple[PluginDiscovery, tuple[Stamp, ...]]] = {}
-# (ref key, action) -> (spec, stamps, the plugin's config.yaml env)
-_ACTIONS: dict[Any, tuple[ActionSpec, tuple[Stamp, ...], dict[str, str]]] = {}
+_ACTIONS: dict[Any, ResolvedAction] = {}  # (ref key, action) ->
 _LOCK = threading.RLock()
 
 
@@ -88,45 +105,44 @@ def load_plugin(ref: str | os.PathLike[str], *, reload: bool = False) -> PluginD
         return discovery
 
 
-def resolve_action(ref: str | os.PathLike[str], action: str) -> ActionSpec:
-    """The runnable spec of ``action`` in plugin ``ref``, with config.yaml metadata applied.
+def resolve(ref: str | os.PathLike[str], action: str) -> ResolvedAction:
+    """``action`` of plugin ``ref`` resolved once: its runnable spec with config.yaml's metadata
+    applied, config.yaml's ``env`` and the plugin.
 
     The hot path is a dict lookup and a stat of config.yaml and of the plugin modules the
-    action imported.
-    Raises ActionNotFoundError, ConfigError / PluginLoadError (entrypoint cannot be imported)
-    or ActionDefinitionError.
+    action imported. Raises ActionNotFoundError, ConfigError / PluginLoadError (entrypoint
+    cannot be imported) or ActionDefinitionError.
     """
     key = _key(ref)
     cached = _ACTIONS.get((key, action))
-    if cached is not None and _fresh(cached[1]):
-        return cached[0]
+    if cached is not None and _fresh(cached.stamps):
+        return cached
     with _LOCK:
-        stale = cached is not None
-        discovery = load_plugin(ref, reload=stale and _code_changed(cached))
+        discovery = load_plugin(ref, reload=cached is not None and _code_changed(cached))
         spec = discovery.get_action_spec(action)
         stamps = _PLUGINS[key][1] + tuple(_stamp(f) for f in discovery.action_files(action))
-        _ACTIONS[(key, action)] = (spec, stamps, dict(discovery.config_data["env"]))
-        return spec
+        resolved = ResolvedAction(spec, dict(discovery.config_data["env"]), discovery, stamps)
+        _ACTIONS[(key, action)] = resolved
+        return resolved
+
+
+def resolve_action(ref: str | os.PathLike[str], action: str) -> ActionSpec:
+    """The runnable spec of ``action`` in plugin ``ref`` (see :func:`resolve`)."""
+    return resolve(ref, action).spec
 
 
 def resolve_action_env(
     ref: str | os.PathLike[str], action: str
 ) -> tuple[ActionSpec, dict[str, str]]:
-    """:func:`resolve_action` plus the plugin's config.yaml ``env`` (what local runs start from).
-
-    The env dict is shared: copy it before changing it.
-    """
-    cached = _ACTIONS.get((_key(ref), action))
-    if cached is not None and _fresh(cached[1]):
-        return cached[0], cached[2]
-    spec = resolve_action(ref, action)
-    return spec, _ACTIONS[(_key(ref), action)][2]
+    """:func:`resolve_action` plus the plugin's config.yaml ``env`` (see :func:`resolve`)."""
+    resolved = resolve(ref, action)
+    return resolved.spec, resolved.env
 
 
-def _code_changed(cached: Any) -> bool:
+def _code_changed(cached: ResolvedAction) -> bool:
     """True when a code file (not only config.yaml) of a cached action changed."""
     config = os.fsencode(CONFIG_FILENAME)
-    return not _fresh(tuple(s for s in cached[1] if not s[0].endswith(config)))
+    return not _fresh(tuple(s for s in cached.stamps if not s[0].endswith(config)))
 
 
 def clear_cache() -> None:
@@ -159,8 +175,6 @@ def _load(ref: str, *, reload: bool) -> tuple[PluginDiscovery, tuple[Stamp, ...]
         )
     discovery = PluginDiscovery.from_path(config_file)
     if reload and discovery.root is not None:
-        from ._isolation import namespace_for
-
         discovery._namespace = namespace_for(discovery.root, fresh=True)
     assert discovery.config_path is not None
     return discovery, (_stamp(str(discovery.config_path)),)
@@ -181,144 +195,3 @@ def _load_module(name: str) -> PluginDiscovery:
             f"cannot import plugin module {name!r}: {exc}", entrypoint=name
         ) from exc
     return PluginDiscovery.from_module(module)
-
-
-def load_entrypoint(
-    entrypoint: str,
-    plugin_dir: str | os.PathLike[str] | None = None,
-    *,
-    action: str | None = None,
-    config_path: str | None = None,
-    namespace: PluginNamespace | None = None,
-) -> Any:
-    """Import the object named by ``entrypoint`` (``pkg.mod:Name`` or ``pkg.mod.Name``).
-
-    With ``plugin_dir`` the plugin's own modules are imported from that directory under its
-    private prefix (no ``sys.path`` change); other modules are imported normally. Raises
-    PluginLoadError naming the action, the entrypoint and the plugin directory, with the
-    import error chained.
-    """
-    module_name, attr = split_entrypoint(entrypoint)
-    if plugin_dir is not None and namespace is None:
-        from ._isolation import namespace_for
-
-        namespace = namespace_for(plugin_dir)
-    where = f" in plugin {str(plugin_dir)!r}" if plugin_dir is not None else ""
-    who = f"action {action!r}: " if action else ""
-    if not module_name or not attr:
-        raise _load_error(
-            f"{who}entrypoint {entrypoint!r} must look like 'package.module:Name'",
-            action,
-            entrypoint,
-            plugin_dir,
-            config_path,
-        )
-    try:
-        if namespace is not None:
-            module = namespace.import_module(module_name)
-        else:
-            module = importlib.import_module(module_name)
-    except SyntaxError as exc:
-        raise PluginLoadError(
-            f"{who}cannot import {module_name!r} (entrypoint {entrypoint!r}{where}): "
-            f"syntax error: {exc.msg}",
-            action=action,
-            entrypoint=entrypoint,
-            plugin_dir=None if plugin_dir is None else str(plugin_dir),
-            path=exc.filename,
-            line=exc.lineno,
-            column=exc.offset,
-        ) from exc
-    except ImportError as exc:
-        missing = getattr(exc, "name", None)
-        if namespace is not None and missing:
-            missing = namespace.public_name(missing)
-        own = missing is not None and module_name.split(".")[0] == missing.split(".")[0]
-        hint: str | None
-        if own:
-            hint = (
-                f"is {module_name!r} a module of the plugin? expected "
-                f"{_module_file(plugin_dir, module_name)}"
-                if plugin_dir is not None
-                else f"is {module_name!r} installed and importable?"
-            )
-        else:
-            hint = f"the plugin code needs {missing!r}: install it" if missing else None
-        raise _load_error(
-            f"{who}cannot import {module_name!r} (entrypoint {entrypoint!r}{where}): "
-            f"{_clean(str(exc), namespace)}",
-            action,
-            entrypoint,
-            plugin_dir,
-            config_path,
-            hint=hint,
-        ) from exc
-    except Exception as exc:
-        raise _load_error(
-            f"{who}importing {module_name!r} (entrypoint {entrypoint!r}{where}) raised "
-            f"{type(exc).__name__}: {_clean(str(exc), namespace)}",
-            action,
-            entrypoint,
-            plugin_dir,
-            config_path,
-            hint="the module fails at import time; run with --debug for the traceback",
-        ) from exc
-    obj: Any = module
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError as exc:
-            from .errors import did_you_mean
-            from .spec import is_action
-
-            names = [n for n, v in vars(obj).items() if is_action(v)] or [
-                n for n in dir(obj) if not n.startswith("_")
-            ]
-            lowered = {n.lower(): n for n in names}
-            guess = lowered.get(part.lower()) or did_you_mean(part, names)
-            raise _load_error(
-                f"{who}module {module_name!r} has no attribute {attr!r} "
-                f"(entrypoint {entrypoint!r}{where})",
-                action,
-                entrypoint,
-                plugin_dir,
-                config_path,
-                hint=f"did you mean {module_name}:{guess}?" if guess else None,
-            ) from exc
-    return obj
-
-
-def _module_file(plugin_dir: Any, module_name: str) -> str:
-    base = Path(plugin_dir, *module_name.split("."))
-    return f"{base}.py or {base}/__init__.py"
-
-
-def _clean(text: str, namespace: PluginNamespace | None) -> str:
-    if namespace is None:
-        return text
-    return text.replace(namespace.prefix + ".", "")
-
-
-def _load_error(
-    message: str,
-    action: str | None,
-    entrypoint: str,
-    plugin_dir: Any,
-    config_path: str | None,
-    *,
-    hint: str | None = None,
-) -> PluginLoadError:
-    line = column = None
-    if config_path is not None and action is not None:
-        located = config_error_at("", path=config_path, loc=("actions", action, "entrypoint"))
-        line, column = located.line, located.column
-    return PluginLoadError(
-        message,
-        action=action,
-        entrypoint=entrypoint,
-        plugin_dir=None if plugin_dir is None else str(plugin_dir),
-        path=config_path,
-        line=line,
-        column=column,
-        hint=hint,
-    )

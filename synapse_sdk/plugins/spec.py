@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .enums import PluginCategory
     from .types import DataType
 
-__all__ = ["ActionSpec", "as_spec", "is_action"]
+__all__ = ["ActionSpec", "as_spec", "is_action", "module_actions"]
 
 
 @dataclass(frozen=True)
@@ -227,6 +227,23 @@ def as_spec(obj: Any) -> ActionSpec:
         _CACHE[obj] = spec
     _remember(obj, spec)
     return spec
+
+
+def module_actions(module: types.ModuleType) -> dict[str, ActionSpec]:
+    """The actions defined in ``module`` or, for a package, in its submodules (re-exported).
+
+    Classes imported from elsewhere (``BaseAction``, category bases) are not actions of the
+    module. By name, in definition order.
+    """
+    name = module.__name__
+    inside = name + "."
+    found: dict[str, ActionSpec] = {}
+    for obj in vars(module).values():
+        owner = getattr(obj, "__module__", None) or ""
+        if (owner == name or owner.startswith(inside)) and is_action(obj):
+            spec = as_spec(obj)
+            found.setdefault(spec.name, spec)
+    return found
 
 
 def _remember(obj: Any, spec: ActionSpec) -> None:

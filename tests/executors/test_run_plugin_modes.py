@@ -50,8 +50,7 @@ def test_an_action_object_runs_in_a_mode_with_the_callers_context(plugin_dir, tm
     import importlib
     import sys
 
-    from synapse_sdk.plugins import MemorySink, RuntimeContext
-    from synapse_sdk.plugins.executors import run_action_in_mode
+    from synapse_sdk.plugins import MemorySink, RuntimeContext, run_action
 
     sys.path.insert(0, plugin_dir)
     try:
@@ -60,7 +59,7 @@ def test_an_action_object_runs_in_a_mode_with_the_callers_context(plugin_dir, tm
         sys.path.remove(plugin_dir)
     sink = MemorySink()
     ctx = RuntimeContext(sinks=[sink])
-    run = run_action_in_mode(module.count, {"n": 2}, mode="task", plugin_dir=plugin_dir, ctx=ctx)
+    run = run_action(module.count, {"n": 2}, mode="task", plugin_dir=plugin_dir, ctx=ctx)
 
     assert run.ok and run.run_id == ctx.run_id
     assert run.result == module.CountResult(**run.result.model_dump())

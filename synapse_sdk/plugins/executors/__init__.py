@@ -2,7 +2,7 @@
 
 Every executor takes an action (an ``@action`` function, a ``BaseAction`` subclass, an
 ActionSpec, or an entrypoint string ``'package.module:Name'`` with ``plugin_dir=``) and JSON
-params, and produces the same :class:`~synapse_sdk.plugins.runner.Run` record as an
+params, and produces the same :class:`~synapse_sdk.plugins.run.Run` record as an
 in-process run, relaying the worker's events live to the caller's sinks. Only the entrypoint
 string and JSON params travel to a worker; the worker validates the params again.
 
@@ -19,9 +19,8 @@ mode                    executor                                      needs
 ======================  ============================================  ==========================
 
 Select one with :func:`get_executor` (``get_executor('task')``) or pass an executor object.
-:func:`run_in_mode` (a plugin's action, what ``run_plugin(..., mode=...)`` calls) and
-:func:`run_action_in_mode` (an action object, what a notebook panel calls) use one shared
-executor per mode and process.
+``run_plugin(..., mode=...)`` and ``run_action(..., mode=...)`` (the front door,
+:mod:`synapse_sdk.plugins.runner`) use one shared executor per mode and process.
 """
 
 from __future__ import annotations
@@ -29,11 +28,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ._dispatch import run_action_in_mode, run_in_mode
 from ._protocol import ActionRef, RemoteTraceback, RunHandle
 
 if TYPE_CHECKING:
-    from ..runner import Run
+    from ..run import Run
     from .job import JobExecutor, JobHandle
     from .ray import RayJobExecutor, RayServeExecutor, RayTaskExecutor
     from .serve import ServeExecutor, ServeHandle
@@ -54,8 +52,6 @@ __all__ = [
     "ServeHandle",
     "TaskExecutor",
     "get_executor",
-    "run_action_in_mode",
-    "run_in_mode",
 ]
 
 

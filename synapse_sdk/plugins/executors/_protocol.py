@@ -10,7 +10,7 @@ messages, one per line:
 
 :class:`RunHandle` is what every executor returns: it relays worker events to the caller's
 ``RuntimeContext`` (so sinks such as the terminal bar, the notebook panel or the run log see
-the same stream as in-process) and builds the same :class:`~synapse_sdk.plugins.runner.Run`.
+the same stream as in-process) and builds the same :class:`~synapse_sdk.plugins.run.Run`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ..errors import (
     WorkerLostError,
 )
 from ..events import Event, RunFinished, Sink, event_from_dict, jsonable
-from ..runner import Run, RunStatus
+from ..run import Run, RunStatus
 
 if TYPE_CHECKING:
     from ..spec import ActionSpec

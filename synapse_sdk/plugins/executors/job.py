@@ -29,7 +29,7 @@ from typing import IO, Any
 from ..context import RuntimeContext
 from ..errors import CancelledError, ConfigError, WorkerLostError
 from ..events import Sink
-from ..runner import Run, RunStatus
+from ..run import Run, RunStatus
 from ._env import caller_pythonpath, worker_env
 from ._protocol import RunHandle, make_request
 from ._watch import CancelWatcher, prepare

@@ -34,7 +34,7 @@ from typing import Any
 from ..context import RuntimeContext
 from ..errors import CancelledError, WorkerLostError
 from ..events import Sink
-from ..runner import Run, RunStatus
+from ..run import Run, RunStatus
 from ._protocol import LINE_PREFIX, RunHandle, make_request
 from ._watch import CancelWatcher, prepare
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..context import RuntimeContext
 from ..errors import ExecutionError, ValidationError
 from ..events import Sink, jsonable
-from ..runner import Run, execute_spec
+from ..run import Run, execute_spec
 from ..spec import ActionSpec
 from ._protocol import error_to_json, to_ref
 from .worker import load_action
@@ -314,7 +314,7 @@ def post_run(url: str, spec: ActionSpec, params: Any = None, *, timeout: float =
     import urllib.error
     import urllib.request
 
-    from ..runner import RunStatus
+    from ..run import RunStatus
     from ._protocol import RunHandle, error_from_json
 
     validated = spec.validate_params(params)

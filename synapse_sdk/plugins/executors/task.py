@@ -27,7 +27,7 @@ from typing import IO, Any
 from ..context import RuntimeContext
 from ..errors import CancelledError, WorkerLostError
 from ..events import Sink
-from ..runner import Run, RunStatus
+from ..run import Run, RunStatus
 from ._env import worker_env
 from ._protocol import ActionRef, RunHandle, make_request, to_ref
 from ._watch import CancelWatcher, prepare

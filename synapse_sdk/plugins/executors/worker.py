@@ -34,7 +34,7 @@ from typing import IO, Any
 from ..context import RuntimeContext
 from ..errors import ActionDefinitionError, PluginError
 from ..events import Event, jsonable
-from ..runner import RunStatus, execute_spec
+from ..run import RunStatus, execute_spec
 from ..spec import ActionSpec, as_spec
 from ._protocol import LINE_PREFIX, error_to_json
 
