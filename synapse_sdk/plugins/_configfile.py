@@ -6,14 +6,19 @@ YAML is parsed with libyaml when it is installed, and :func:`check` validates th
 *exactly* like :class:`~synapse_sdk.plugins.config.PluginConfig` on the common shapes, returning
 what ``PluginConfig.model_validate(data).model_dump()`` would return. Anything it is not sure
 of (a wrong type, an unknown key, a value pydantic would coerce) makes it return None, and the
-caller falls back to the pydantic models, which give the error with file:line:column. A test
-holds the two to the same answers over a corpus of valid and invalid configs.
+caller falls back to the pydantic models, which give the error with file:line:column. Tests
+hold the two to the same answers over a corpus of valid and invalid configs, and the key sets
+and value choices here to the models' fields.
+
+This module sits below :mod:`synapse_sdk.plugins.config` and never imports it: the models use
+the patterns, choices and positions defined here, and :mod:`synapse_sdk.plugins._configload`
+puts the two together.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +31,6 @@ __all__ = [
     "CONFIG_FILENAME",
     "check",
     "config_error_at",
-    "load_config_data",
     "load_yaml_mapping",
     "locate",
     "read_config_text",
@@ -38,8 +42,30 @@ CONFIG_FILENAME = "config.yaml"
 # `pkg.mod:Name`, `pkg.mod:Outer.Name` or `pkg.mod.Name`
 ENTRYPOINT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*)?$")
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+# The values the reference synapse-sdk's enums allow (config.py spells them as Literals; a
+# test holds the two equal).
 DATA_TYPES = ("image", "text", "video", "pcd", "audio", "data")
 PACKAGE_MANAGERS = ("pip", "uv")
+ANNOTATION_CATEGORIES = ("image", "video", "audio", "text", "pcd", "prompt", "time_series")
+ANNOTATION_TYPES = ("bbox", "polygon", "point", "line", "mask", "label")
+ANNOTATION_TOOLS = (
+    "bounding_box",
+    "polygon",
+    "polyline",
+    "keypoint",
+    "segmentation",
+    "relation",
+    "classification",
+    "annotationGroup",
+    "named_entity",
+    "3d_bounding_box",
+    "3d_segmentation",
+    "prompt",
+    "answer",
+    "time_range",
+)
+SMART_TOOL_TYPES = ("interactive", "automatic", "semi_automatic")
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed
 
@@ -124,124 +150,209 @@ def load_yaml_mapping(text: str, *, path: str = CONFIG_FILENAME) -> dict[str, An
     return data
 
 
-def load_config_data(file: Path) -> dict[str, Any]:
-    """The validated config.yaml at ``file`` as plain data (``PluginConfig(...).model_dump()``).
-
-    The fast :func:`check` decides the common case without importing pydantic; otherwise the
-    pydantic models validate the file and raise ConfigError with file:line:column.
-    """
-    text = read_config_text(file)
-    data = load_yaml_mapping(text, path=str(file))
-    checked = check(data)
-    if checked is not None:
-        return checked
-    from .config import validate_config
-
-    return validate_config(data, text, str(file)).model_dump()
-
-
 # -- the fast check ------------------------------------------------------------------------------
-
-# field -> (kind, default ... when required); a kind is str, "str?" (or None), list (of str),
-# dict (str keys), "env", "actions", "code", "entrypoint", an enum class or a tuple of choices
-_PLUGIN_FIELDS: dict[str, tuple[Any, Any]] = {
-    "name": (str, ...),
-    "code": ("code", ...),
-    "version": (str, "0.1.0"),
-    "category": (PluginCategory, PluginCategory.CUSTOM),
-    "description": (str, ""),
-    "readme": (str, "README.md"),
-    "data_type": ((*DATA_TYPES, None), None),
-    "tasks": (list, list),
-    "package_manager": (PACKAGE_MANAGERS, "pip"),
-    "package_manager_options": (list, list),
-    "wheels_dir": (str, "wheels"),
-    "env": ("env", dict),
-    "runtime_env": (dict, dict),
-    "actions": ("actions", dict),
-}
-_ACTION_FIELDS: dict[str, tuple[Any, Any]] = {
-    "entrypoint": ("entrypoint", ...),
-    "method": (RunMethod, RunMethod.TASK),
-    "description": (str, ""),
-    "input_type": ("str?", None),
-    "output_type": ("str?", None),
-}
-PLUGIN_KEYS = frozenset(_PLUGIN_FIELDS)
-ACTION_KEYS = frozenset(_ACTION_FIELDS)
+#
+# One table per mapping of the file: field -> (check, default). A check returns the value the
+# model would hold (copies of lists and dicts) or raises _Unsure; a default is ... for a
+# required field, `list` / `dict` for an empty one, else the value itself. Field order is the
+# models' order, so the result has model_dump()'s key order too.
 
 
 class _Unsure(Exception):
     """The fast check cannot vouch for the data: let pydantic decide (and explain)."""
 
 
+_Check = Callable[[Any], Any]
+
+
+def _str(value: Any) -> Any:
+    if type(value) is str:
+        return value
+    raise _Unsure
+
+
+def _optional(check: _Check) -> _Check:
+    def optional(value: Any) -> Any:
+        return None if value is None else check(value)
+
+    return optional
+
+
+def _pattern(pattern: re.Pattern[str], *, dotted: bool = False) -> _Check:
+    def matches(value: Any) -> Any:
+        if (
+            type(value) is str
+            and pattern.match(value)
+            and (not dotted or "." in value or ":" in value)
+        ):
+            return value
+        raise _Unsure
+
+    return matches
+
+
+def _choice(choices: tuple[str, ...]) -> _Check:
+    def choice(value: Any) -> Any:
+        if type(value) is str and value in choices:
+            return value
+        raise _Unsure
+
+    return choice
+
+
+def _enum(cls: Any) -> _Check:
+    def member(value: Any) -> Any:
+        if type(value) is str:
+            try:
+                return cls(value)
+            except ValueError:
+                pass
+        raise _Unsure
+
+    return member
+
+
+def _list(item: _Check) -> _Check:
+    def items(value: Any) -> Any:
+        if type(value) is not list:
+            raise _Unsure
+        return [item(entry) for entry in value]
+
+    return items
+
+
+def _dict(item: _Check | None, key: _Check = _str) -> _Check:
+    """A mapping with ``key``-checked keys and ``item``-checked values (None: any value)."""
+
+    def mapping(value: Any) -> Any:
+        if type(value) is not dict:
+            raise _Unsure
+        if item is None:
+            for name in value:
+                key(name)
+            return dict(value)
+        return {key(name): item(entry) for name, entry in value.items()}
+
+    return mapping
+
+
+def _env(value: Any) -> Any:
+    # like PluginConfig's validator: YAML numbers and booleans become text
+    if type(value) is not dict:
+        raise _Unsure
+    env = {}
+    for key, item in value.items():
+        if type(item) is bool:
+            item = str(item).lower()
+        elif type(item) is int or type(item) is float:
+            item = str(item)
+        if type(key) is not str or type(item) is not str:
+            raise _Unsure
+        env[key] = item
+    return env
+
+
+class _Mapping:
+    """One strict mapping of config.yaml: its fields, in the model's order, and their aliases."""
+
+    def __init__(self, fields: dict[str, tuple[_Check, Any]], aliases: dict[str, str]) -> None:
+        self.fields = fields
+        self.aliases = aliases  # alias -> field name
+        self.names = frozenset(fields)
+        self.keys = self.names | frozenset(aliases)  # every key the mapping accepts
+
+    def __call__(self, data: Any) -> dict[str, Any]:
+        if type(data) is not dict:
+            raise _Unsure
+        if not self.names.issuperset(data):
+            data = self._unalias(data)
+        out: dict[str, Any] = {}
+        for name, (check, default) in self.fields.items():
+            if name in data:
+                out[name] = check(data[name])
+            elif default is ...:
+                raise _Unsure
+            else:
+                out[name] = default() if default is list or default is dict else default
+        return out
+
+    def _unalias(self, data: dict[Any, Any]) -> dict[Any, Any]:
+        renamed = {}
+        for key, value in data.items():
+            name = self.aliases.get(key, key) if type(key) is str else key
+            if name not in self.names or name in renamed:  # unknown, or given twice
+                raise _Unsure
+            renamed[name] = value
+        return renamed
+
+
+# A FormKit UI schema, as the reference's config sync writes it: a list of node mappings.
+_FORMKIT = _list(_dict(None))
+
+REQUIRES = _Mapping(
+    {
+        "sdk": (_optional(_str), None),
+        "python": (_optional(_str), None),
+        "cuda": (_optional(_str), None),
+    },
+    {},
+)
+HYPERPARAMETERS = _Mapping({"train_ui_schemas": (_FORMKIT, list)}, {})
+ACTION = _Mapping(
+    {
+        "entrypoint": (_pattern(ENTRYPOINT, dotted=True), ...),
+        "method": (_enum(RunMethod), RunMethod.TASK),
+        "description": (_str, ""),
+        "name": (_optional(_str), None),
+        "input_type": (_optional(_str), None),
+        "output_type": (_optional(_str), None),
+        "params_schema": (_optional(_dict(None)), None),
+        "serve_options": (_optional(_dict(None)), None),
+        "hyperparameters": (_optional(HYPERPARAMETERS), None),
+        "ui_schema": (_optional(_FORMKIT), None),
+        "result_schema": (_optional(_FORMKIT), None),
+    },
+    {},
+)
+PLUGIN = _Mapping(
+    {
+        "name": (_str, ...),
+        "code": (_pattern(CODE), ...),
+        "version": (_str, "0.1.0"),
+        "variant": (_optional(_str), None),
+        "category": (_enum(PluginCategory), PluginCategory.CUSTOM),
+        "description": (_str, ""),
+        "readme": (_str, "README.md"),
+        "data_type": (_optional(_choice(DATA_TYPES)), None),
+        "tasks": (_list(_str), list),
+        "supported_data_types": (_list(_choice(DATA_TYPES)), list),
+        "supported_annotation_tools": (
+            _dict(_list(_choice(ANNOTATION_TOOLS)), key=_choice(ANNOTATION_CATEGORIES)),
+            dict,
+        ),
+        "annotation_category": (_optional(_choice(ANNOTATION_CATEGORIES)), None),
+        "annotation_type": (_optional(_choice(ANNOTATION_TYPES)), None),
+        "smart_tool": (_optional(_choice(SMART_TOOL_TYPES)), None),
+        "package_manager": (_choice(PACKAGE_MANAGERS), "pip"),
+        "package_manager_options": (_list(_str), list),
+        "wheels_dir": (_str, "wheels"),
+        "env": (_env, dict),
+        "runtime_env": (_dict(None), dict),
+        "requires": (_optional(REQUIRES), None),
+        "dependencies": (_dict(_str), dict),
+        "tags": (_list(_str), list),
+        "actions": (_dict(ACTION), dict),
+    },
+    {"supported_data_type": "supported_data_types", "smart_tool_type": "smart_tool"},
+)
+
+
 def check(data: dict[str, Any]) -> dict[str, Any] | None:
     """``PluginConfig.model_validate(data).model_dump()`` for data it is sure about, else None."""
     try:
-        return _fields(data, _PLUGIN_FIELDS, PLUGIN_KEYS)
+        return PLUGIN(data)
     except _Unsure:
         return None
-
-
-def _fields(data: Any, fields: dict[str, tuple[Any, Any]], keys: frozenset[str]) -> dict[str, Any]:
-    if type(data) is not dict or not keys.issuperset(data):
-        raise _Unsure
-    out: dict[str, Any] = {}
-    for name, (kind, default) in fields.items():
-        if name in data:
-            out[name] = _value(kind, data[name])
-        elif default is ...:
-            raise _Unsure
-        else:
-            out[name] = default() if default is list or default is dict else default
-    return out
-
-
-def _value(kind: Any, value: Any) -> Any:
-    if kind is str:
-        if type(value) is str:
-            return value
-    elif kind == "code":
-        if type(value) is str and CODE.match(value):
-            return value
-    elif kind == "entrypoint":
-        if type(value) is str and ENTRYPOINT.match(value) and ("." in value or ":" in value):
-            return value
-    elif kind == "str?":
-        if value is None or type(value) is str:
-            return value
-    elif kind is list:
-        if type(value) is list and all(type(item) is str for item in value):
-            return list(value)
-    elif kind is dict:
-        if type(value) is dict and all(type(key) is str for key in value):
-            return dict(value)
-    elif kind == "env":  # like PluginConfig's validator: YAML numbers and booleans as text
-        if type(value) is dict:
-            env = {}
-            for key, item in value.items():
-                if type(item) is bool:
-                    item = str(item).lower()
-                elif type(item) is int or type(item) is float:
-                    item = str(item)
-                if type(key) is not str or type(item) is not str:
-                    raise _Unsure
-                env[key] = item
-            return env
-    elif kind == "actions":
-        if type(value) is dict and all(type(key) is str for key in value):
-            return {key: _fields(item, _ACTION_FIELDS, ACTION_KEYS) for key, item in value.items()}
-    elif isinstance(kind, tuple):  # Literal choices
-        if value is None and None in kind:
-            return None
-        if type(value) is str and value in kind:
-            return value
-    elif type(value) is str:  # an enum: its values are strings
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    raise _Unsure
 
 
 # -- positions -----------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ._configfile import CONFIG_FILENAME, check, config_error_at, load_config_data
+from ._configfile import CONFIG_FILENAME, check, config_error_at
+from ._configload import load_config_data
 from .enums import PluginCategory, RunMethod
 from .errors import ActionDefinitionError, ActionNotFoundError, ConfigError
 from .spec import ActionSpec, as_spec, module_actions
@@ -55,7 +56,7 @@ class PluginDiscovery:
         module: ModuleType | None = None,
         specs: Mapping[str, ActionSpec] | None = None,
     ) -> None:
-        if isinstance(config, dict):  # validated data (see _configfile.load_config_data)
+        if isinstance(config, dict):  # validated data (see _configload.load_config_data)
             self._data = config
             self._config: PluginConfig | None = None
         else:

@@ -24,11 +24,15 @@ class PluginCategory(str, Enum):
 
 
 class RunMethod(str, Enum):
-    """How an action is executed: a quick ``task``, an isolated ``job`` or an HTTP ``serve``."""
+    """How an action is executed: a quick ``task``, an isolated ``job`` or an HTTP ``serve``.
+
+    ``restapi`` is the reference synapse-sdk's name for an HTTP action; it runs as ``serve``.
+    """
 
     TASK = "task"
     JOB = "job"
     SERVE = "serve"
+    RESTAPI = "restapi"
 
     def __str__(self) -> str:
         return self.value

@@ -121,7 +121,7 @@ def test_bad_value_points_at_the_value():
     with pytest.raises(ConfigError) as info:
         parse_config(text)
     assert (info.value.line, info.value.column) == (6, 13)
-    assert "actions.go.method: Input should be 'task', 'job' or 'serve' (got 'jobs')" in str(
+    assert "actions.go.method: Input should be 'task', 'job', 'serve' or 'restapi' (got 'jobs')" in str(
         info.value
     )
 
@@ -198,7 +198,7 @@ def test_models_are_frozen_and_strict():
         (
             "name: x\ncode: x\nactions:\n  go:\n    entrypoint: a.b:C\n    method: jobs\n",
             (6, 13),
-            "actions.go.method: Input should be 'task', 'job' or 'serve' (got 'jobs')",
+            "actions.go.method: Input should be 'task', 'job', 'serve' or 'restapi' (got 'jobs')",
             "did you mean 'job'?",
         ),
         (

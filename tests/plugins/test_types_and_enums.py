@@ -29,7 +29,7 @@ def test_plugin_categories_match_the_spec():
 
 
 def test_run_methods():
-    assert [m.value for m in RunMethod] == ["task", "job", "serve"]
+    assert [m.value for m in RunMethod] == ["task", "job", "serve", "restapi"]
 
 
 @pytest.mark.parametrize(
