@@ -18,6 +18,9 @@ from synapse_sdk.plugins.events import (
     WarningEvent,
 )
 
+from ._checked import mark_checked
+from ._masking import Masker
+
 __all__ = ["ANY", "AnyStep", "EventLog", "EventViews", "describe_event", "events_of_source"]
 
 E = TypeVar("E", bound=Event)
@@ -35,14 +38,9 @@ class AnyStep:
 #: Pass as ``step=`` to mean every step; ``step=None`` means the run-level progress/metrics.
 ANY: Final = AnyStep()
 
-# run ids whose warnings a test looked at (the strict teardown check reads and clears it)
-_SEEN_WARNINGS: set[str] = set()
-
 
 def describe_event(event: Event) -> str:
     """One readable line for ``event`` (used in failure messages and the events report)."""
-    from ._snapshot import Masker  # _snapshot imports this module
-
     return Masker(mask=False).event(event)
 
 
@@ -59,8 +57,6 @@ class EventViews:
 
     def timeline(self) -> list[str]:
         """Every event as one readable line (``'progress [train] 1/3'``), in order."""
-        from ._snapshot import Masker
-
         masker = Masker(mask=False)
         return [masker.event(e) for e in self.events]
 
@@ -141,7 +137,7 @@ class EventViews:
             for e in self.events
             if isinstance(e, WarningEvent) and (code is None or e.code == code)
         ]
-        _SEEN_WARNINGS.update(e.run_id for e in self.events if isinstance(e, WarningEvent))
+        mark_checked(self.events)
         return found
 
     # -- steps and result --------------------------------------------------------------------

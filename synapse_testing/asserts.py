@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from synapse_sdk.plugins.errors import did_you_mean
 from synapse_sdk.plugins.events import LogEvent, WarningEvent
 
-from ._views import _SEEN_WARNINGS, ANY, AnyStep, EventLog
+from ._checked import mark_checked
+from ._views import ANY, AnyStep, EventLog
 
 if TYPE_CHECKING:
     from synapse_sdk.clients.base import ModelRecord
@@ -201,7 +202,7 @@ def assert_warned(
     __tracebackhide__ = True
     log = EventLog.of(source)
     warnings = log.events_of(WarningEvent)
-    _SEEN_WARNINGS.update(w.run_id for w in warnings)
+    mark_checked(warnings)
     for warning in warnings:
         if (code is None or warning.code == code) and (match is None or match in warning.message):
             return warning

@@ -229,17 +229,16 @@ def synapse_ctx(
     look at (``ctx.warnings()``, ``assert_warned``, a snapshot of the run) fail it at teardown
     (``allow_warnings=True`` or ``strict=False`` in ``@pytest.mark.synapse`` to opt out).
     """
+    from ._checked import warnings_ledger
     from ._context import RecordingContext
-    from ._views import _SEEN_WARNINGS
 
     state = _state(request)
     client = None if state.backend is None else synapse_backend
     ctx = RecordingContext(env=state.env, client=client)
     state.contexts.append(ctx)
-    _SEEN_WARNINGS.clear()
-    yield ctx
+    with warnings_ledger() as checked:
+        yield ctx
     if _quiet(request):
-        _SEEN_WARNINGS.clear()
         return
     if state.strict and not state.allow_warnings:
         from synapse_sdk.plugins.events import WarningEvent
@@ -248,9 +247,8 @@ def synapse_ctx(
             w
             for c in state.all_contexts()
             for w in c.events
-            if isinstance(w, WarningEvent) and w.run_id not in _SEEN_WARNINGS
+            if isinstance(w, WarningEvent) and w.run_id not in checked
         ]
-        _SEEN_WARNINGS.clear()
         if unchecked:
             listed = "\n".join(f"  {w.code}: {w.message}" for w in unchecked)
             pytest.fail(
