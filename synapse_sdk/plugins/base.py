@@ -175,18 +175,60 @@ class BaseAction(ABC, Generic[P]):
         """Log a structured event (see :meth:`RuntimeContext.log`)."""
         self.ctx.log(event, data, file)
 
-    def set_progress(self, current: float, total: float, step: str | None = None) -> None:
+    def set_progress(
+        self,
+        current: float,
+        total: float,
+        step: str | None = None,
+        *,
+        category: str | None = None,
+    ) -> None:
         """Report progress (see :meth:`RuntimeContext.set_progress`).
 
         While a step runs, progress with ``step=None`` or the step's own name is that step's
-        progress and also moves the overall progress.
+        progress and also moves the overall progress. ``category`` is the deprecated name of
+        ``step`` (the reference synapse-sdk's; ``step`` wins when both are given).
         """
+        if step is None:
+            step = category
         steps: StepContext | None = self.__dict__.get("_step_context")
         running = None if steps is None else steps.current_step
         if steps is not None and running is not None and step in (None, running.name):
             steps.set_progress(current, total)
             return
         self.ctx.set_progress(current, total, step)
+
+    def log_message(
+        self, message: Any, level: Any = "info", *, context: Any = None, **kwargs: Any
+    ) -> None:
+        """Log a user-facing message: text, ``{language: template}`` or a message code
+        (see :meth:`RuntimeContext.log_message`)."""
+        if context is not None:
+            from .log_messages import level_from_context
+
+            level = level_from_context(context, stacklevel=2)
+        self.ctx.log_message(message, level, **kwargs)
+
+    def log_metric(self, category: str, key: str, value: Any, **metrics: Any) -> None:
+        """Record a metric and its companions under ``category`` (see
+        :meth:`RuntimeContext.log_metric`)."""
+        self.ctx.log_metric(category, key, value, **metrics)
+
+    def log_visualization(
+        self, category: str, group: str, index: int, image: Any, **meta: Any
+    ) -> None:
+        """Record an image file (see :meth:`RuntimeContext.log_visualization`)."""
+        self.ctx.log_visualization(category, group, index, image, **meta)
+
+    @classmethod
+    def get_log_message_code_class(cls) -> type[Any]:
+        """The :class:`~synapse_sdk.plugins.log_messages.LogMessageCode` subclass this action
+        uses (the reference's hook; override it when a tool asks). Raises
+        NotImplementedError by default."""
+        raise NotImplementedError(
+            f"{cls.__name__} does not name its message codes: define "
+            "`@classmethod def get_log_message_code_class(cls): return MyLogMessageCode`"
+        )
 
     def set_metrics(self, value: Mapping[str, Any], step: str | None = None) -> None:
         """Record metrics (see :meth:`RuntimeContext.set_metrics`); while a step runs,

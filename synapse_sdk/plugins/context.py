@@ -42,6 +42,9 @@ _ACTIONS_LOGGER = logging.getLogger("synapse_sdk.actions")
 logging.getLogger("synapse_sdk").addHandler(logging.NullHandler())
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
+# log_message also takes the platform's levels: success is shown apart from info, danger from
+# error; for the stdlib logger they are INFO and ERROR.
+_MESSAGE_LEVELS = {**_LEVELS, "success": 20, "danger": 40}
 
 
 _RUN_PREFIX = os.urandom(4).hex()
@@ -265,12 +268,109 @@ class RuntimeContext:
         if logger.isEnabledFor(levelno):
             logger.log(levelno, "%s %s", event, dict(data), extra={"synapse_event": True})
 
-    def log_message(self, message: str, level: str = "info") -> None:
-        """Log a plain text message at ``level`` (debug, info, warning, error, critical)."""
-        levelno = _LEVELS.get(level)
+    def log_message(
+        self,
+        message: Any,
+        level: Any = "info",
+        *,
+        context: Any = None,
+        language: str | None = None,
+        step: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Log a user-facing message at ``level`` (debug, info, success, warning, danger,
+        error, critical; a string or a ``LogLevel``).
+
+        ``message`` is a string (``kwargs`` fill its ``{fields}``), a ``{language: template}``
+        dict, or a message code (see :mod:`synapse_sdk.plugins.log_messages`), whose own level
+        wins and whose value is kept as ``data['key']``. ``language`` picks the translation
+        (default :attr:`language`, then ``SYNAPSE_LANGUAGE`` in :attr:`env`, then English);
+        ``step`` is recorded as ``data['step']``. ``context=`` is the deprecated name of
+        ``level``.
+        """
+        if context is not None:
+            from .log_messages import level_from_context
+
+            level = level_from_context(context, stacklevel=2)
+        if type(message) is str and not kwargs and step is None and type(level) is str:
+            levelno = _LEVELS.get(level)
+            if levelno is not None:
+                self.logger.log(levelno, message)
+                return
+        self._log_user_message(message, level, language, step, kwargs)
+
+    def _log_user_message(
+        self,
+        message: Any,
+        level: Any,
+        language: str | None,
+        step: str | None,
+        kwargs: dict[str, Any],
+    ) -> None:
+        """The general form of :meth:`log_message`: codes, translations, the platform's extra
+        levels. The event keeps the level's name; the stdlib record gets its number."""
+        from .log_messages import LogMessageCode, format_message, resolve_log_message
+
+        key: str | None = None
+        lang = language or self.language or self.env.get("SYNAPSE_LANGUAGE") or "en"
+        if isinstance(message, LogMessageCode):
+            key = str(message.value)
+            text, level = resolve_log_message(message, lang, **kwargs)
+        elif isinstance(message, Mapping):
+            template = message.get(lang) or message.get("en") or next(iter(message.values()), "")
+            text = format_message(str(template), kwargs)
+        else:
+            text = format_message(str(message), kwargs)
+        name = str(getattr(level, "value", level))
+        levelno = _MESSAGE_LEVELS.get(name)
         if levelno is None:
-            raise ValueError(f"unknown log level {level!r}; use one of {', '.join(_LEVELS)}")
-        self.logger.log(levelno, message)
+            raise ValueError(f"unknown log level {name!r}; use one of {', '.join(_MESSAGE_LEVELS)}")
+        data: dict[str, Any] = {"message": text}
+        if key is not None:
+            data["key"] = key
+        if step is not None:
+            data["step"] = step
+        if self._sinks:
+            self.emit(self.make_event(LogEvent, "message", data, name, None))
+        logger = self.logger
+        if logger.isEnabledFor(levelno):
+            logger.log(levelno, text, extra={"synapse_event": True})
+
+    # -- the reference synapse-sdk's reporting calls ------------------------------------------
+
+    #: The model a training run resumes from, as the platform hands it over
+    #: (``{'category', 'path', 'id', 'name'}``), or None. ``BaseTrainAction`` prefers it to
+    #: ``params.checkpoint``.
+    checkpoint: dict[str, Any] | None = None
+    #: Language of message-code texts (``log_message``); None: ``SYNAPSE_LANGUAGE`` in
+    #: ``env``, else English.
+    language: str | None = None
+
+    def log_metric(self, category: str, key: str, value: Any, **metrics: Any) -> None:
+        """Record one metric and its companions under ``category``:
+        ``log_metric('validation', 'epoch', 3, val_loss=0.2)`` is
+        ``set_metrics({'epoch': 3, 'val_loss': 0.2}, step='validation')``."""
+        self.set_metrics({key: value, **metrics}, category)
+
+    def log_visualization(
+        self, category: str, group: str, index: int, image: str | os.PathLike[str], **meta: Any
+    ) -> None:
+        """Record an image file (a prediction, a plot): a ``visualization`` log event whose
+        ``file`` is ``image`` and whose data is ``category``, ``group``, ``index`` and
+        ``meta``."""
+        data = {"category": category, "group": group, "index": index, **meta}
+        self.log("visualization", data, os.fspath(image))
+
+    def log_dev_event(self, message: str, data: Mapping[str, Any] | None = None) -> None:
+        """A debug-level ``dev_event`` log event for plugin developers."""
+        self.log("dev_event", {"message": message, "data": data}, level="debug")
+
+    def end_log(self) -> None:
+        """Say the run is complete (the reference's closing message; runs here also end with
+        a ``run_finished`` event of their own)."""
+        from .log_messages import CommonLogMessageCode
+
+        self.log_message(CommonLogMessageCode.PLUGIN_RUN_COMPLETE)
 
     def _emit_log_record(self, record: logging.LogRecord) -> None:
         if self._sinks:

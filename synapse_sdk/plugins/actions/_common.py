@@ -177,6 +177,17 @@ class CategoryAction(BaseAction[P], Generic[P]):
         client = self._client_for("get_dataset()")
         return DatasetView(client, client.get_dataset(dataset_id))
 
+    def download_dataset_files(
+        self, dataset_id: int, dest: str | os.PathLike[str] | None = None, *, step: str
+    ) -> Path:
+        """Download every file of dataset ``dataset_id`` into ``dest`` (default: the scratch
+        directory, removed after the run) as ``<data unit id>/<file name>``, reporting
+        progress per data unit under ``step``; return ``dest``."""
+        view = self.fetch_dataset(dataset_id)
+        root = Path(dest) if dest is not None else self.work_dir / f"dataset-{view.id}"
+        self.set_progress(0, len(view), step=step)
+        return view.download(root, on_unit=lambda done, total: self.set_progress(done, total, step))
+
     def _job_id(self) -> int | None:
         from ...clients.sink import current_job_id
 

@@ -46,6 +46,9 @@ class DatasetAction(CategoryAction[P], Generic[P]):
 
     def get_dataset(self, dataset_id: int | None = None) -> DatasetView:
         """The dataset ``dataset_id`` (default ``params.dataset``)."""
+        return self.fetch_dataset(self._dataset_id(dataset_id))
+
+    def _dataset_id(self, dataset_id: int | None) -> int:
         if dataset_id is None:
             dataset_id = params_value(self.params, "dataset")
             if dataset_id is None:
@@ -53,7 +56,7 @@ class DatasetAction(CategoryAction[P], Generic[P]):
                     f"{type(self).__name__}.get_dataset() needs params.dataset (a dataset id) "
                     "or an explicit dataset_id"
                 )
-        return self.fetch_dataset(int(dataset_id))
+        return int(dataset_id)
 
     def download_dataset(
         self, dest: str | os.PathLike[str] | None = None, dataset_id: int | None = None
@@ -61,8 +64,6 @@ class DatasetAction(CategoryAction[P], Generic[P]):
         """Download every file of the dataset into ``dest`` (default: the action's scratch
         directory, removed after the run) as ``<data unit id>/<file name>``, with progress per
         data unit; return ``dest``."""
-        view = self.get_dataset(dataset_id)
-        root = Path(dest) if dest is not None else self.work_dir / f"dataset-{view.id}"
-        step = self.progress.DOWNLOAD
-        self.set_progress(0, len(view), step=step)
-        return view.download(root, on_unit=lambda done, total: self.set_progress(done, total, step))
+        return self.download_dataset_files(
+            self._dataset_id(dataset_id), dest, step=self.progress.DOWNLOAD
+        )

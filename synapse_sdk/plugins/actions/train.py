@@ -16,6 +16,12 @@
             ...
             model = self.create_model(model_path, name='my-model')
             return {'model_id': model['id']}
+
+The reference synapse-sdk's form runs too: ``execute(self, data_path, checkpoint)`` (two
+arguments) gets the dataset downloaded to a local directory (converted by
+:meth:`BaseTrainAction.convert_dataset` when ``target_format`` is set) and the checkpoint as a
+dict; the ``weights_path`` of its result is uploaded as the model (see
+:meth:`BaseTrainAction.setup_steps`).
 """
 
 from __future__ import annotations
@@ -24,11 +30,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from ..enums import PluginCategory
+from ..errors import ActionDefinitionError, ValidationError
 from ..steps import BaseStep, StepContext, StepRegistry, default_steps
 from ._common import CategoryAction, DatasetView, ProgressCategories, has_param, params_value
 
@@ -39,10 +46,13 @@ __all__ = [
     "BaseTrainAction",
     "BaseTrainParams",
     "Checkpoint",
+    "ConvertStep",
     "DatasetStep",
+    "DownloadDatasetStep",
     "ModelUploadStep",
     "TrainProgress",
     "TrainStep",
+    "WeightsUploadStep",
 ]
 
 P = TypeVar("P")
@@ -51,13 +61,45 @@ P = TypeVar("P")
 class BaseTrainParams(BaseModel):
     """Params every training action understands; subclass it and add yours.
 
-    Add ``dataset: int`` to use :meth:`BaseTrainAction.get_dataset`. ``checkpoint`` is the id
-    of a model to resume from (:meth:`BaseTrainAction.get_checkpoint`).
+    These are the fields the platform sends to training actions. ``dataset`` is the id of the
+    dataset (:meth:`BaseTrainAction.get_dataset`; declare ``dataset: int`` in your subclass to
+    make it required), ``checkpoint`` the id of a model to resume from
+    (:meth:`BaseTrainAction.get_checkpoint`), ``splits`` the platform's split definitions.
+    ``hyperparameters`` is the platform's list of hyperparameter sets: the first set fills
+    the fields of your subclass that the params do not give themselves (its other keys stay
+    in the list, since unknown params are rejected). ``is_tune`` asks for a tuning run, which
+    synapse_sdk does not do: a run with ``is_tune=True`` fails saying so.
     """
 
+    dataset: int | None = Field(default=None, description="Id of the dataset to train on")
+    splits: dict[str, Any] | None = Field(
+        default=None,
+        description="Split definitions: {'train': {...filters}, 'valid': {...}}",
+    )
     checkpoint: int | None = Field(
         default=None, description="Id of a model to resume training from"
     )
+    is_tune: bool = Field(default=False, description="Hyperparameter tuning run (unsupported)")
+    hyperparameters: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Hyperparameter sets from the platform; the first fills the params",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_hyperparameters(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("is_tune"):
+            return data  # a tuning run's hyperparameters are a search space, not values
+        sets = data.get("hyperparameters")
+        if not (isinstance(sets, list) and sets and isinstance(sets[0], dict)):
+            return data
+        fields = cls.model_fields
+        given = {k: v for k, v in sets[0].items() if k in fields and k not in data}
+        return {**data, **given} if given else data
+
+
+#: The step of a reference-form action that runs ``convert_dataset`` (with ``target_format``).
+CONVERT_STEP = "convert"
 
 
 class TrainProgress(ProgressCategories):
@@ -94,6 +136,20 @@ class BaseTrainAction(CategoryAction[P], Generic[P]):
     progress_categories = TrainProgress
     progress: TrainProgress
 
+    #: Format the dataset is converted to before a reference-form ``execute(data_path,
+    #: checkpoint)`` runs (``'yolo'``, ``'coco'``, ...), by :meth:`convert_dataset`; None
+    #: passes the downloaded dataset as it is.
+    target_format: ClassVar[str | None] = None
+    # True when the class's execute takes (data_path, checkpoint): the reference's form
+    _reference_execute: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        code = getattr(cls.execute, "__code__", None)
+        cls._reference_execute = code is not None and code.co_argcount >= 3
+        if cls._reference_execute:
+            cls._uses_steps = True  # it runs as steps whatever setup_steps says
+
     @default_steps
     def setup_steps(self, registry: StepRegistry) -> None:
         """Offer the default steps ``dataset -> train -> model_upload`` (weights 1, 8, 1).
@@ -101,10 +157,82 @@ class BaseTrainAction(CategoryAction[P], Generic[P]):
         A subclass uses them by defining ``train_model`` and its own ``setup_steps`` that
         calls ``super().setup_steps(registry)`` (then inserts or removes steps); a subclass
         defining ``execute`` does not use them. The run's result is the uploaded model record.
+
+        A subclass in the reference's form, ``execute(self, data_path, checkpoint)``, always
+        runs as steps: ``dataset`` (download ``params.dataset``; skipped without one),
+        ``convert`` (only with ``target_format``), ``train`` (its ``execute``) and
+        ``model_upload`` (the result's ``weights_path``, when there is one and a backend);
+        the run's result is what ``execute`` returned, with ``model_id`` added to a dict
+        result when a model was uploaded.
         """
+        if self._reference_execute:
+            if params_value(self.params, "is_tune"):
+                raise ValidationError(
+                    f"{type(self).__name__}: params.is_tune asks for a hyperparameter tuning "
+                    "run, which synapse_sdk does not do",
+                    errors=[
+                        {"loc": ("is_tune",), "msg": "tuning is not supported", "type": "value"}
+                    ],
+                    action=self.ctx.action_name,
+                    hint="run a training per hyperparameter set (is_tune=false), or tune in "
+                    "execute() with your own tuner",
+                )
+            registry.register(DownloadDatasetStep())
+            if self.target_format:
+                registry.register(ConvertStep())
+            registry.register(TrainStep())
+            registry.register(WeightsUploadStep())
+            return
         registry.register(DatasetStep())
         registry.register(TrainStep())
         registry.register(ModelUploadStep())
+
+    def result_from_steps(self, context: StepContext) -> Any:
+        if not self._reference_execute or not context.ran(TrainProgress.TRAIN):
+            return super().result_from_steps(context)
+        result = context.result_of(TrainProgress.TRAIN)
+        if isinstance(result, dict) and context.ran(TrainProgress.MODEL_UPLOAD):
+            uploaded = context.result_of(TrainProgress.MODEL_UPLOAD)
+            if uploaded is not None:
+                result = {**result, "model_id": uploaded["id"]}
+        return result
+
+    def convert_dataset(self, path: Path, target_format: str) -> Path:
+        """Convert the downloaded dataset at ``path`` to ``target_format``; return the path
+        ``execute(data_path, checkpoint)`` gets (a directory, or a file such as YOLO's
+        ``dataset.yaml``). Override it: synapse_sdk ships no dataset converters."""
+        raise ActionDefinitionError(
+            f"{type(self).__name__}.target_format is {target_format!r}, but synapse_sdk has no "
+            f"built-in converter to {target_format!r}",
+            action=self.ctx.action_name,
+            hint="define `def convert_dataset(self, path, target_format) -> Path` returning "
+            "the converted dataset (the dataset is downloaded to `path` as "
+            "<data unit id>/<file name>), or set target_format = None",
+        )
+
+    def reference_checkpoint(self) -> dict[str, Any] | None:
+        """The checkpoint a reference-form ``execute`` gets: ``ctx.checkpoint`` when the
+        platform set one, else the model of ``params.checkpoint`` downloaded, as
+        ``{'category', 'path', 'id', 'name'}``; None without either."""
+        if self.ctx.checkpoint is not None:
+            return self.ctx.checkpoint
+        found = self.get_checkpoint()
+        if found is None:
+            return None
+        model: Any = found.model
+        return {
+            "category": model.get("category") or model["meta"].get("category") or "base",
+            "path": found.path,
+            "id": found.id,
+            "name": model["name"],
+        }
+
+    def report_metrics(
+        self, metrics: dict[str, Any], *, epoch: int | None = None, category: str = "train"
+    ) -> None:
+        """Record ``metrics`` for ``epoch`` under ``category`` (the reference's helper):
+        ``log_metric(category, 'epoch', epoch or 0, **metrics)``."""
+        self.log_metric(category, "epoch", epoch if epoch is not None else 0, **metrics)
 
     def train_model(self, dataset: DatasetView | None, checkpoint: Checkpoint | None) -> Any:
         """The work of the default ``train`` step: train, then return the path of the model
@@ -188,14 +316,100 @@ class DatasetStep(BaseStep[DatasetView]):
 
 
 class TrainStep(BaseStep[Any]):
-    """Default step ``train``: the action's ``train_model(dataset, checkpoint)``."""
+    """Default step ``train``: the action's ``train_model(dataset, checkpoint)``, or for an
+    action in the reference's form its ``execute(data_path, checkpoint)``."""
 
     name = TrainProgress.TRAIN
     progress_weight = 8
 
     def execute(self, ctx: StepContext) -> Any:
+        action = ctx.action
+        if action._reference_execute:
+            data_path = None
+            for step in (CONVERT_STEP, TrainProgress.DATASET):
+                if ctx.ran(step):
+                    data_path = ctx.result_of(step)
+                    break
+            return action.execute(data_path, action.reference_checkpoint())
         dataset = ctx.result_of(TrainProgress.DATASET) if ctx.ran(TrainProgress.DATASET) else None
-        return ctx.action.train_model(dataset, ctx.action.get_checkpoint())
+        return action.train_model(dataset, action.get_checkpoint())
+
+
+class DownloadDatasetStep(BaseStep[Path]):
+    """Step ``dataset`` of a reference-form action: download ``params.dataset`` into the
+    scratch directory and return its path; skipped when ``params.dataset`` is unset."""
+
+    name = TrainProgress.DATASET
+    progress_weight = 2
+
+    def can_skip(self, ctx: StepContext) -> bool:
+        return params_value(ctx.params, "dataset") is None
+
+    def execute(self, ctx: StepContext) -> Path:
+        if params_value(ctx.params, "splits"):
+            ctx.runtime.warn(
+                "params.splits is not applied: the whole dataset is downloaded (split it in "
+                "execute() or convert_dataset())",
+                code="splits_ignored",
+            )
+        action = ctx.action
+        return action.download_dataset_files(
+            int(params_value(ctx.params, "dataset")), step=TrainProgress.DATASET
+        )
+
+
+class ConvertStep(BaseStep[Path]):
+    """Step ``convert`` of a reference-form action with ``target_format``:
+    :meth:`BaseTrainAction.convert_dataset`; skipped when no dataset was downloaded."""
+
+    name = CONVERT_STEP
+    progress_weight = 1
+
+    def can_skip(self, ctx: StepContext) -> bool:
+        return not ctx.ran(TrainProgress.DATASET)
+
+    def execute(self, ctx: StepContext) -> Path:
+        action = ctx.action
+        return Path(
+            action.convert_dataset(ctx.result_of(TrainProgress.DATASET), action.target_format)
+        )
+
+
+class WeightsUploadStep(BaseStep["ModelRecord | None"]):
+    """Step ``model_upload`` of a reference-form action: upload the ``weights_path`` of the
+    train step's result as the model. Skipped when there is none; with no backend (or a path
+    that does not exist) it warns and uploads nothing."""
+
+    name = TrainProgress.MODEL_UPLOAD
+    progress_weight = 1
+
+    def can_skip(self, ctx: StepContext) -> bool:
+        return _weights_path(ctx.result_of(TrainProgress.TRAIN)) is None
+
+    def execute(self, ctx: StepContext) -> ModelRecord | None:
+        path = Path(str(_weights_path(ctx.result_of(TrainProgress.TRAIN))))
+        if ctx.client is None:
+            ctx.runtime.warn(
+                f"weights_path {path} is not uploaded: the run has no backend "
+                "(pass one with --backend or client=)",
+                code="model_upload_skipped",
+            )
+            return None
+        if not path.exists():
+            ctx.runtime.warn(
+                f"weights_path {path} does not exist; no model is uploaded",
+                code="model_upload_skipped",
+            )
+            return None
+        action = ctx.action
+        name = params_value(ctx.params, "name")
+        return action.create_model(path, **({"name": name} if isinstance(name, str) else {}))
+
+
+def _weights_path(result: Any) -> Any:
+    if hasattr(result, "model_dump"):
+        result = result.model_dump()
+    return result.get("weights_path") if isinstance(result, dict) else None
 
 
 class ModelUploadStep(BaseStep["ModelRecord"]):
