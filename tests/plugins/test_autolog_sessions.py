@@ -21,7 +21,6 @@ from synapse_sdk.plugins import (
     action,
     run_action,
 )
-from synapse_sdk.plugins import autolog as autolog_module
 from synapse_sdk.plugins.autolog import (
     AutologSession,
     Integration,
@@ -31,6 +30,7 @@ from synapse_sdk.plugins.autolog import (
     supported_frameworks,
     wrap_training_function,
 )
+from synapse_sdk.plugins.autolog import _core as autolog_module
 from synapse_sdk.plugins.events import MetricsEvent, ProgressEvent
 
 

@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from . import AutologSession, Integration, patch_attributes, wrap_training_function
+from ._core import AutologSession, Integration, patch_attributes, wrap_training_function
 
 
 def _chain(undos: Iterable[Callable[[], None]]) -> Callable[[], None]:
