@@ -121,8 +121,9 @@ def test_bad_value_points_at_the_value():
     with pytest.raises(ConfigError) as info:
         parse_config(text)
     assert (info.value.line, info.value.column) == (6, 13)
-    assert "actions.go.method: Input should be 'task', 'job', 'serve' or 'restapi' (got 'jobs')" in str(
-        info.value
+    assert (
+        "actions.go.method: Input should be 'task', 'job', 'serve' or 'restapi' (got 'jobs')"
+        in str(info.value)
     )
 
 
@@ -253,3 +254,138 @@ def test_invalid_values_and_missing_keys_come_with_a_hint(text, where, message, 
     assert (err.line, err.column) == where
     assert message in err.message
     assert err.hint == hint
+
+
+# -- the reference's keys: wrong values and unknown keys -------------------------------------------
+
+REFERENCE_HEAD = "name: x\ncode: x\nvariant: null\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message", "hint"),
+    [
+        (
+            "requires:\n  sdk: '>=2026.1.0'\n  python: 3.10\n",
+            (6, 11),
+            "requires.python: Input should be a valid string (got 3.1)",
+            "quote it so YAML reads text: python: '3.10'",  # as written, not YAML's 3.1
+        ),
+        (
+            "requires: '>=3.10'\n",
+            (4, 11),
+            "requires: Input should be a mapping of keys (got '>=3.10')",
+            "write a mapping: `requires:` followed by indented `name: value` lines",
+        ),
+        (
+            "requires:\n  pyhton: '>=3.10'\n",
+            (5, 3),
+            "requires.pyhton: unknown key (did you mean 'python'?)",
+            "rename 'pyhton' to 'python'",
+        ),
+        (
+            "smart_tool_typ: interactive\n",
+            (4, 1),
+            "smart_tool_typ: unknown key (did you mean 'smart_tool_type'?)",
+            "rename 'smart_tool_typ' to 'smart_tool_type'",
+        ),
+        (
+            "dependecies: {}\n",
+            (4, 1),
+            "dependecies: unknown key (did you mean 'dependencies'?)",
+            "rename 'dependecies' to 'dependencies'",
+        ),
+        (
+            "dependencies:\n  other-plugin: 1.0\n",
+            (5, 17),
+            "dependencies.other-plugin: Input should be a valid string (got 1.0)",
+            "quote it so YAML reads text: other-plugin: '1.0'",
+        ),
+        (
+            "actions:\n  go:\n    entrypoint: a.b.C\n    method: rest\n",
+            (7, 13),
+            "actions.go.method: Input should be 'task', 'job', 'serve' or 'restapi' (got 'rest')",
+            "did you mean 'restapi'?",
+        ),
+        (
+            "actions:\n  go:\n    entrypoint: a.b.C\n    method: local\n",
+            (7, 13),
+            "actions.go.method: Input should be 'task', 'job', 'serve' or 'restapi' (got 'local')",
+            "use one of: task, job, serve, restapi",
+        ),
+        (
+            "actions:\n  go:\n    entrypoint: a.b.C\n    serve_option:\n      num_replicas: 1\n",
+            (7, 5),
+            "actions.go.serve_option: unknown key (did you mean 'serve_options'?)",
+            "rename 'serve_option' to 'serve_options'",
+        ),
+        (
+            "actions:\n  train:\n    entrypoint: a.b.C\n    hyperparameters:\n"
+            "      train_ui_schema: []\n",
+            (8, 7),
+            "actions.train.hyperparameters.train_ui_schema: unknown key "
+            "(did you mean 'train_ui_schemas'?)",
+            "rename 'train_ui_schema' to 'train_ui_schemas'",
+        ),
+        (
+            "actions:\n  up:\n    entrypoint: a.b.C\n    ui_schema:\n      $formkit: group\n",
+            (8, 7),
+            "actions.up.ui_schema: Input should be a valid list",
+            "write a YAML list: `ui_schema: [a, b]` or one `- item` line per entry",
+        ),
+        (
+            "supported_data_type: [image, lidar]\n",
+            (4, 30),
+            "supported_data_type[1]: Input should be 'image', 'text', 'video', 'pcd', 'audio' or "
+            "'data' (got 'lidar')",
+            "use one of: image, text, video, pcd, audio, data",
+        ),
+        (
+            "supported_annotation_tools:\n  imagee: [polygon]\n",
+            (5, 3),
+            "supported_annotation_tools.imagee: Input should be 'image', ",
+            "did you mean 'image'?",
+        ),
+        (
+            "supported_annotation_tools:\n  image: [polygon, bbox]\n",
+            (5, 20),
+            "supported_annotation_tools.image[1]: Input should be 'bounding_box', ",
+            "use one of: bounding_box, polygon, polyline, keypoint, segmentation, relation, "
+            "classification, annotationGroup, named_entity, 3d_bounding_box, 3d_segmentation, "
+            "prompt, answer, time_range",
+        ),
+        (
+            "smart_tool_type: manual\n",
+            (4, 18),
+            "smart_tool_type: Input should be 'interactive', 'automatic' or 'semi_automatic' "
+            "(got 'manual')",
+            "use one of: interactive, automatic, semi_automatic",
+        ),
+        (
+            "supported_data_types: [image]\nsupported_data_type: [video]\n",
+            (5, 1),
+            "supported_data_type: given twice: 'supported_data_type' and 'supported_data_types' "
+            "are two spellings of one key",
+            "keep one of 'supported_data_type' and 'supported_data_types'",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) and "\n" not in value else None,
+)
+def test_the_reference_keys_are_type_checked_with_positions_and_hints(text, where, message, hint):
+    with pytest.raises(ConfigError) as info:
+        parse_config(REFERENCE_HEAD + text, path="config.yaml")
+    err = info.value
+    assert message in err.message
+    assert (err.line, err.column) == where
+    assert err.hint == hint
+    assert err.__cause__ is not None  # the pydantic error is kept
+
+
+def test_a_truly_unknown_key_lists_what_is_allowed():
+    with pytest.raises(ConfigError) as info:
+        parse_config(REFERENCE_HEAD + "flavour: vanilla\n", path="p/config.yaml")
+    err = info.value
+    assert str(err).startswith("p/config.yaml:4:1: invalid config:\n  line 4: flavour: unknown key")
+    assert err.hint is not None and err.hint.startswith(
+        "allowed keys: name, code, version, variant"
+    )
+    assert "supported_data_type," in err.hint and "smart_tool_type" in err.hint  # aliases too
