@@ -71,6 +71,8 @@ __all__ = [
 
 # name -> module (relative to this package) that defines it; imported on first access.
 _LAZY: dict[str, str] = {
+    "BaseDeploymentAction": ".actions.deployment",  # the reference synapse-sdk's names
+    "BaseServeDeployment": ".actions.deployment",
     "BaseExportAction": ".actions.export",
     "BaseInferenceAction": ".actions.inference",
     "BaseStep": ".steps",

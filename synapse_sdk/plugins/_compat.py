@@ -45,6 +45,15 @@ NEAREST: dict[str, str] = {
     "ConsoleLogger": "synapse_sdk.plugins.ConsoleSink",
     "NoOpLogger": "synapse_sdk.plugins.MemorySink",
     "ExecutionMode": "run_plugin(mode=...)",
+    "DatasetOperation": "DatasetAction.download_dataset",
+    "DefaultUploadAction": "BaseUploadAction",
+    "UploadParams": "BaseUploadParams",
+    "DefaultExportAction": "BaseExportAction",
+    "BaseExporter": "BaseExportAction",
+    "BaseAutoLabelAction": "BaseAction",
+    "AutoLabelParams": "pydantic.BaseModel",
+    "ToTaskAction": "BaseAction",
+    "MetricsCategory": "log_metric's category ('train', 'validation', 'test')",
 }
 
 

@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
+from .._compat import module_getattr
 from ._common import CategoryAction, DatasetView, ProgressCategories, params_value
 
 __all__ = ["DatasetAction", "DatasetParams", "DatasetProgress", "DatasetView"]
@@ -67,3 +68,6 @@ class DatasetAction(CategoryAction[P], Generic[P]):
         return self.download_dataset_files(
             self._dataset_id(dataset_id), dest, step=self.progress.DOWNLOAD
         )
+
+
+__getattr__ = module_getattr(__name__, lambda: __all__)

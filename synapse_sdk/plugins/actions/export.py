@@ -12,6 +12,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
+from .._compat import module_getattr
 from ..enums import PluginCategory
 from ._common import CategoryAction, ProgressCategories, params_value
 
@@ -62,3 +63,6 @@ class BaseExportAction(CategoryAction[P], Generic[P]):
         target = safe_join(self.output_dir, Path(name).as_posix())
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
+
+
+__getattr__ = module_getattr(__name__, lambda: __all__)

@@ -28,13 +28,28 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
+from .._compat import module_getattr
 from ..enums import PluginCategory
 from ._common import CategoryAction, ProgressCategories, has_param, params_value
+
+# the reference synapse-sdk's serve deployments live at this path
+from .deployment import BaseDeploymentAction, BaseServeDeployment, DeploymentProgressCategories
 
 if TYPE_CHECKING:
     from ...clients.base import ModelRecord
 
-__all__ = ["BaseInferenceAction", "BaseInferenceParams", "InferenceProgress", "clear_model_cache"]
+__all__ = [
+    "BaseDeploymentAction",
+    "BaseInferenceAction",
+    "BaseInferenceParams",
+    "BaseServeDeployment",
+    "DeploymentProgressCategories",
+    "InferenceProgress",
+    "clear_model_cache",
+]
+
+__getattr__ = module_getattr(__name__, lambda: __all__)
+
 
 P = TypeVar("P")
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
+from .._compat import module_getattr
 from ..enums import PluginCategory
 from ..errors import ActionDefinitionError, ValidationError
 from ..steps import BaseStep, StepContext, StepRegistry, default_steps
@@ -429,3 +430,6 @@ class ModelUploadStep(BaseStep["ModelRecord"]):
 def _int_or_none(value: Any) -> int | None:
     # only ids link records: a dataset given as a path (an overridden get_dataset) does not
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+__getattr__ = module_getattr(__name__, lambda: __all__)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
+from .._compat import module_getattr
 from ..enums import PluginCategory
 from ..errors import UnsafePathError
 from ._common import CategoryAction, ProgressCategories
@@ -191,3 +192,6 @@ class BaseUploadAction(CategoryAction[P], Generic[P]):
             extensions=self.get_allowed_extensions(),
             on_progress=lambda done, total: self.set_progress(done, total, step),
         )
+
+
+__getattr__ = module_getattr(__name__, lambda: __all__)
