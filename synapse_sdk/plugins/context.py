@@ -115,9 +115,13 @@ class RuntimeContext:
         run_id: str,
         t0: float,
     ) -> RuntimeContext:
-        """The runner's private context: the state of ``__init__``, built with less work.
+        """The context of one run, for :func:`synapse_sdk.plugins.run.execute_spec` only.
 
-        The attributes are set in ``__init__``'s order, so instances share one key layout.
+        The same state as ``__init__``, built with less work: ``sinks`` is taken as is (not
+        copied), ``t0`` is the run's start (no second clock read) and no keyword parsing;
+        0.25 µs of a 2.8 µs trivial ``run_action`` (benchmarks/bench_corridor.py). The
+        attributes are set in ``__init__``'s order, so instances share one key layout; keep
+        the two in step.
         """
         if cls is not RuntimeContext:
             self = cls(env=env, client=client, action_name=action_name, sinks=sinks)

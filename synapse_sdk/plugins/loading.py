@@ -45,7 +45,6 @@ _MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 Stamp = tuple[bytes, int, int]  # (path, mtime_ns, size); a bytes path skips encoding per stat
 
 
-
 class ResolvedAction(NamedTuple):
     """One action of one plugin, resolved: what every way of running it needs."""
 

@@ -11,10 +11,11 @@ job** (:func:`job_sinks`).
 
 from __future__ import annotations
 
-import time
 import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from time import perf_counter
+from time import time as wall_clock
 from typing import Any
 
 from .context import RuntimeContext, new_run_id
@@ -131,7 +132,7 @@ def execute_spec(
     backend = client if ctx is None else ctx.client
     if backend is not None:
         extra += job_sinks(backend, [*(ctx.sinks if ctx is not None else ()), *extra])
-    started = time.time()
+    started = wall_clock()
     if ctx is None:
         # A private context: its sinks are given once and never unsubscribed.
         ctx = RuntimeContext._for_run(
@@ -191,8 +192,10 @@ def _failure(name: str, exc: BaseException) -> tuple[RunStatus, PluginError, str
 
 # Events here are built with tuple.__new__ (the named tuples' generated __new__ is a Python
 # function): three events per run, about a tenth of the overhead of a trivial run_action
-# (benchmarks/bench_core.py).
+# (benchmarks/bench_core.py). Enum members are looked up once for the same reason.
 _event: Any = tuple.__new__
+_SUCCEEDED = RunStatus.SUCCEEDED
+_FAILED = RunStatus.FAILED
 
 
 def _execute(
@@ -212,12 +215,12 @@ def _execute(
     sinks = ctx._sinks
     deliver = events.append if len(sinks) == 1 and sinks[0] is events else ctx.emit
     deliver(_event(RunStarted, (run_id, next(seq), started, started - t0, name, params)))
-    status = RunStatus.FAILED
+    status = _FAILED
     result: Any = None
     error: PluginError | None = None
     trace: str | None = None
     interrupted: BaseException | None = None
-    clock = time.perf_counter()
+    clock = perf_counter()
     try:
         result = spec.invoke(params, ctx)
     except (Exception, KeyboardInterrupt) as exc:
@@ -225,23 +228,23 @@ def _execute(
         if isinstance(exc, KeyboardInterrupt):
             interrupted = exc
     else:
-        status = RunStatus.SUCCEEDED
+        status = _SUCCEEDED
         if spec.result_model is not None:
             warning = spec.check_result(result)
             if warning is not None:
                 ctx.warn(warning, code="result_validation")
     finally:
-        duration = time.perf_counter() - clock
+        duration = perf_counter() - clock
         now = started + duration
         # the action may have subscribed sinks of its own meanwhile
         deliver = events.append if len(sinks) == 1 and sinks[0] is events else ctx.emit
-        if status is RunStatus.SUCCEEDED:
+        if status is _SUCCEEDED:
             deliver(_event(ResultEvent, (run_id, next(seq), now, now - t0, result)))
         message = None if error is None else str(error)
         deliver(
             _event(
                 RunFinished,
-                (run_id, next(seq), now, now - t0, name, status.value, duration, message),
+                (run_id, next(seq), now, now - t0, name, status._value_, duration, message),
             )
         )
     if interrupted is not None:

@@ -248,7 +248,8 @@ def module_actions(module: types.ModuleType) -> dict[str, ActionSpec]:
 
 def _remember(obj: Any, spec: ActionSpec) -> None:
     # One-entry identity cache in front of the weak dictionary: running the same action
-    # repeatedly (the common case) then costs one `is` check instead of a weakref lookup.
+    # repeatedly (the common case) then costs one `is` check instead of a weakref lookup,
+    # 0.2 µs of a 2.8 µs trivial run_action (benchmarks/bench_corridor.py).
     global _LAST
     _LAST = (obj, spec)
 
