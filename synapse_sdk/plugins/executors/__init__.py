@@ -19,6 +19,9 @@ mode                    executor                                      needs
 ======================  ============================================  ==========================
 
 Select one with :func:`get_executor` (``get_executor('task')``) or pass an executor object.
+Every executor is a :class:`BaseExecutor` (the shared submit prologue, cancel forwarding and
+context manager); a new one writes only how it starts a run (``_start``) and stops it
+(``_cancel``).
 ``run_plugin(..., mode=...)`` and ``run_action(..., mode=...)`` (the front door,
 :mod:`synapse_sdk.plugins.runner`) use one shared executor per mode and process.
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from ._base import BaseExecutor
 from ._protocol import ActionRef, RemoteTraceback, RunHandle
 
 if TYPE_CHECKING:
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MODES",
     "ActionRef",
+    "BaseExecutor",
     "Executor",
     "JobExecutor",
     "JobHandle",
@@ -110,6 +115,4 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+    return getattr(importlib.import_module(module, __name__), name)

@@ -126,19 +126,18 @@ def make_request(
     ref: ActionRef,
     params: Any,
     run_id: str,
-    env: Mapping[str, str] | None,
+    env: Mapping[str, str],
     *,
     reject_unknown: bool = True,
     backend: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON request a worker executes."""
-    merged = {**ref.env, **(env or {})}
+    """The JSON request a worker executes (``env``: the run's whole env)."""
     return {
         "op": "run",
         **ref.to_json(),
         "run_id": run_id,
         "params": jsonable(params),
-        "env": {str(k): str(v) for k, v in merged.items()},
+        "env": {str(k): str(v) for k, v in env.items()},
         "reject_unknown": reject_unknown,
         "backend": dict(backend) if backend else None,
     }
@@ -212,8 +211,10 @@ class RunHandle:
         sinks: Iterable[Sink] | None = None,
         spec: ActionSpec | None = None,
         canceller: Callable[[RunHandle], None] | None = None,
+        backend: Mapping[str, Any] | None = None,
     ) -> None:
         self.run_id = run_id
+        self.backend = backend
         self.action = action
         self.params = params
         self.spec = spec

@@ -26,13 +26,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from ..context import RuntimeContext
 from ..errors import CancelledError, ConfigError, WorkerLostError
-from ..events import Sink
-from ..run import Run, RunStatus
+from ..run import RunStatus
+from ._base import BaseExecutor, Submission
 from ._env import caller_pythonpath, worker_env
-from ._protocol import RunHandle, make_request
-from ._watch import CancelWatcher, prepare
+from ._protocol import RunHandle
 from .task import exit_reason
 
 __all__ = ["JobExecutor", "JobHandle", "ensure_venv"]
@@ -44,13 +42,17 @@ class JobHandle(RunHandle):
     """A submitted job: ``job_id``, ``status``, ``logs()``, ``stop()``, and the final ``Run``.
 
     ``status`` is 'running' until the process ends, then the run's status. ``log_path`` holds
-    the process's stdout and stderr; ``dir`` the request and, when it ended, ``run.json``.
+    the process's stdout and stderr; ``dir`` the request (until the job has read it) and, when
+    it ended, ``run.json``. The job id is the run id.
     """
 
-    job_id: str
     dir: Path
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def job_id(self) -> str:
+        return self.run_id
 
     @property
     def pid(self) -> int | None:
@@ -72,7 +74,7 @@ class JobHandle(RunHandle):
         self.cancel()
 
 
-class JobExecutor:
+class JobExecutor(BaseExecutor):
     """Run each action in a fresh isolated process (``mode='job'``).
 
     ``jobs_dir`` keeps one directory per job (default: a temporary directory). ``venv=True``
@@ -80,6 +82,8 @@ class JobExecutor:
     requirements set with ``package_manager`` (``'pip'`` or ``'uv'``) and ``wheels_dir``
     (see :func:`ensure_venv`). ``env`` is added to every job's environment.
     """
+
+    handle_class = JobHandle
 
     def __init__(
         self,
@@ -94,11 +98,11 @@ class JobExecutor:
         wheels_dir: str | None = None,
         stop_grace: float = 10.0,
     ) -> None:
+        super().__init__(env=env)
         self.jobs_dir = (
             Path(jobs_dir) if jobs_dir else Path(tempfile.mkdtemp(prefix="synapse-jobs-"))
         )
         self.python = python or sys.executable
-        self.env = dict(env or {})
         self.venv = venv
         self.venvs_dir = (
             Path(venvs_dir) if venvs_dir else Path.home() / ".cache" / "synapse-sdk" / "venvs"
@@ -108,47 +112,15 @@ class JobExecutor:
         self.wheels_dir = wheels_dir
         self.stop_grace = stop_grace
         self.jobs: dict[str, JobHandle] = {}
-        self._watcher = CancelWatcher()
 
-    def __enter__(self) -> JobExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def submit(
-        self,
-        action: Any,
-        params: Any = None,
-        *,
-        plugin_dir: str | None = None,
-        ctx: RuntimeContext | None = None,
-        env: Mapping[str, str] | None = None,
-        sinks: Iterable[Sink] | None = None,
-        reject_unknown: bool = True,
-        backend: Mapping[str, Any] | None = None,
-    ) -> JobHandle:
-        """Start a job and return its handle at once (validation errors raise here)."""
-        ref, _spec, base, json_params = prepare(
-            action,
-            params,
-            plugin_dir=plugin_dir,
-            ctx=ctx,
-            sinks=sinks,
-            reject_unknown=reject_unknown,
-            canceller=self._stop,
-        )
-        handle = base
-        handle.__class__ = JobHandle  # same state; JobHandle only adds job accessors
+    def _start(self, submission: Submission) -> None:
+        handle = submission.handle
         assert isinstance(handle, JobHandle)
-        handle.job_id = handle.run_id
+        ref = submission.ref
         handle.dir = self.jobs_dir / handle.job_id
         handle.dir.mkdir(parents=True, exist_ok=True)
         handle.log_path = handle.dir / "job.log"
-        job_env = {**self.env, **ref.env, **(env or {})}
-        request = make_request(
-            ref, json_params, handle.run_id, job_env, reject_unknown=reject_unknown, backend=backend
-        )
+        request = submission.request
         request_path = handle.dir / "request.json"
         request_path.write_text(json.dumps(request), encoding="utf-8")
         python, pythonpath = self.python, True
@@ -181,7 +153,7 @@ class JobExecutor:
             handle.process = subprocess.Popen(
                 argv,
                 pass_fds=(evt_w,),
-                env=worker_env(job_env, pythonpath=pythonpath),
+                env=worker_env(submission.env, pythonpath=pythonpath),
                 cwd=ref.plugin_dir or handle.dir,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -202,12 +174,6 @@ class JobExecutor:
             daemon=True,
         )
         reader.start()
-        self._watcher.watch(handle)
-        return handle
-
-    def run(self, action: Any, params: Any = None, **options: Any) -> Run:
-        """Submit and wait: the ``Run`` record, as ``run_action`` returns in-process."""
-        return self.submit(action, params, **options).wait()
 
     def get(self, job_id: str) -> JobHandle:
         """The handle of a job submitted by this executor (KeyError naming known ids)."""
@@ -229,7 +195,7 @@ class JobExecutor:
         for handle in list(self.jobs.values()):
             with contextlib.suppress(TimeoutError):
                 handle.wait(self.stop_grace + 5)
-        self._watcher.stop()
+        super().close()
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -272,8 +238,9 @@ class JobExecutor:
         run = handle.wait()
         (handle.dir / "run.json").write_text(json.dumps(run.to_dict()), encoding="utf-8")
 
-    def _stop(self, handle: RunHandle) -> None:
-        process = getattr(handle, "process", None)
+    def _cancel(self, handle: RunHandle) -> None:
+        assert isinstance(handle, JobHandle)
+        process = handle.process
         if process is None or process.poll() is not None:
             return
         try:

@@ -28,15 +28,14 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..context import RuntimeContext
 from ..errors import CancelledError, WorkerLostError
-from ..events import Sink
 from ..run import Run, RunStatus
-from ._protocol import LINE_PREFIX, RunHandle, make_request
-from ._watch import CancelWatcher, prepare
+from ._base import BaseExecutor, Submission
+from ._protocol import LINE_PREFIX, RunHandle
 
 __all__ = ["RayJobExecutor", "RayServeExecutor", "RayTaskExecutor", "ensure_ray"]
 
@@ -127,14 +126,15 @@ def _task_body(request: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
         raise
 
 
-class RayTaskExecutor:
+class RayTaskExecutor(BaseExecutor):
     """Run actions as Ray tasks streaming their events back (``mode='ray-task'``).
 
     ``address`` is the cluster (default: ``RAY_ADDRESS`` or a new local instance started with
     ``init_options``, e.g. ``num_cpus=2``). ``num_cpus`` / ``num_gpus`` are each task's
     resources. On one machine the plugin directory is used in place; for a remote cluster,
     ship the plugin with ``init_options={'runtime_env': {'working_dir': plugin_dir}}`` and
-    pass ``plugin_dir='.'``.
+    pass ``plugin_dir='.'``. ``close()`` leaves the Ray connection (``ray.shutdown()`` is
+    the caller's).
     """
 
     def __init__(
@@ -146,20 +146,13 @@ class RayTaskExecutor:
         env: Mapping[str, str] | None = None,
         **init_options: Any,
     ) -> None:
+        super().__init__(env=env)
         self.address = address
         self.num_cpus = num_cpus
         self.num_gpus = num_gpus
-        self.env = dict(env or {})
         self.init_options = init_options
         self._remote: Any = None
-        self._watcher = CancelWatcher()
         self._refs: dict[str, Any] = {}
-
-    def __enter__(self) -> RayTaskExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _function(self) -> Any:
         if self._remote is None:
@@ -172,37 +165,9 @@ class RayTaskExecutor:
             )
         return self._remote
 
-    def submit(
-        self,
-        action: Any,
-        params: Any = None,
-        *,
-        plugin_dir: str | None = None,
-        ctx: RuntimeContext | None = None,
-        env: Mapping[str, str] | None = None,
-        sinks: Iterable[Sink] | None = None,
-        reject_unknown: bool = True,
-        backend: Mapping[str, Any] | None = None,
-    ) -> RunHandle:
-        """Start one Ray task and return its handle at once."""
-        ref, _, handle, json_params = prepare(
-            action,
-            params,
-            plugin_dir=plugin_dir,
-            ctx=ctx,
-            sinks=sinks,
-            reject_unknown=reject_unknown,
-            canceller=self._cancel,
-        )
-        request = make_request(
-            ref,
-            json_params,
-            handle.run_id,
-            {**self.env, **(env or {})},
-            reject_unknown=reject_unknown,
-            backend=backend,
-        )
-        generator = self._function().remote(request)
+    def _start(self, submission: Submission) -> None:
+        handle = submission.handle
+        generator = self._function().remote(submission.request)
         self._refs[handle.run_id] = generator
         threading.Thread(
             target=self._relay,
@@ -210,16 +175,6 @@ class RayTaskExecutor:
             name=f"synapse-ray-{handle.run_id}",
             daemon=True,
         ).start()
-        self._watcher.watch(handle)
-        return handle
-
-    def run(self, action: Any, params: Any = None, **options: Any) -> Run:
-        """Submit and wait: the ``Run`` record, as ``run_action`` returns in-process."""
-        return self.submit(action, params, **options).wait()
-
-    def close(self) -> None:
-        """Stop watching; the Ray connection stays (``ray.shutdown()`` is the caller's)."""
-        self._watcher.stop()
 
     def _relay(self, handle: RunHandle, generator: Any) -> None:
         ray = _import_ray()
@@ -270,7 +225,7 @@ class RayJobHandle(RunHandle):
     """A Ray Job: ``job_id`` (the submission id), ``ray_status()``, ``logs()``, ``stop()``."""
 
     job_id: str
-    client: Any
+    client: Any = None
 
     def ray_status(self) -> str:
         """The job's status as Ray reports it (PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED)."""
@@ -288,15 +243,17 @@ class RayJobHandle(RunHandle):
         self.cancel()
 
 
-class RayJobExecutor:
+class RayJobExecutor(BaseExecutor):
     """Run each action as a Ray Job through the Jobs API (``mode='ray-job'``).
 
     ``address`` is the dashboard URL (default ``RAY_ADDRESS`` or ``http://127.0.0.1:8265``).
     The plugin directory is the job's ``runtime_env['working_dir']`` (uploaded by Ray);
     ``runtime_env`` adds to it (``pip`` / ``uv`` requirements, ...). ``python`` is the
     interpreter the entrypoint runs (default: this one, right for a cluster on this machine or
-    the same image).
+    the same image). ``close()`` leaves submitted jobs running on the cluster.
     """
+
+    handle_class = RayJobHandle
 
     def __init__(
         self,
@@ -312,63 +269,27 @@ class RayJobExecutor:
         _import_ray()
         from ray.job_submission import JobSubmissionClient
 
+        super().__init__(env=env)
         self.address = address or os.environ.get("RAY_ADDRESS") or "http://127.0.0.1:8265"
         self.client = JobSubmissionClient(self.address)
         self.python = python or sys.executable
         self.runtime_env = dict(runtime_env or {})
-        self.env = dict(env or {})
         self.entrypoint_num_cpus = entrypoint_num_cpus
         self.entrypoint_num_gpus = entrypoint_num_gpus
         self.submit_timeout = submit_timeout
         self.jobs: dict[str, RayJobHandle] = {}
-        self._watcher = CancelWatcher()
 
-    def __enter__(self) -> RayJobExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def submit(
-        self,
-        action: Any,
-        params: Any = None,
-        *,
-        plugin_dir: str | None = None,
-        ctx: RuntimeContext | None = None,
-        env: Mapping[str, str] | None = None,
-        sinks: Iterable[Sink] | None = None,
-        reject_unknown: bool = True,
-        backend: Mapping[str, Any] | None = None,
-    ) -> RayJobHandle:
-        """Submit a Ray Job and return its handle at once."""
-        ref, _, handle, json_params = prepare(
-            action,
-            params,
-            plugin_dir=plugin_dir,
-            ctx=ctx,
-            sinks=sinks,
-            reject_unknown=reject_unknown,
-            canceller=self._stop,
-        )
-        handle.__class__ = RayJobHandle
+    def _start(self, submission: Submission) -> None:
+        handle = submission.handle
         assert isinstance(handle, RayJobHandle)
-        job_env = {**self.env, **ref.env, **(env or {})}
-        request = make_request(
-            ref,
-            json_params,
-            handle.run_id,
-            job_env,
-            reject_unknown=reject_unknown,
-            backend=backend,
-        )
+        ref, request = submission.ref, submission.request
         runtime_env = dict(self.runtime_env)
         if ref.plugin_dir:
             runtime_env.setdefault("working_dir", os.path.abspath(ref.plugin_dir))
             request["plugin_dir"] = "."  # the job starts in its unpacked working_dir
             if ref.plugin and os.path.isdir(ref.plugin):
                 request["plugin"] = "."
-        runtime_env["env_vars"] = {**runtime_env.get("env_vars", {}), **job_env}
+        runtime_env["env_vars"] = {**runtime_env.get("env_vars", {}), **submission.env}
         payload = base64.b64encode(json.dumps(request).encode()).decode()
         entrypoint = (
             f"{self.python} -m {_WORKER_MODULE} --once --event-stdout --request-b64 {payload}"
@@ -389,12 +310,6 @@ class RayJobExecutor:
             name=f"synapse-ray-job-{handle.run_id}",
             daemon=True,
         ).start()
-        self._watcher.watch(handle)
-        return handle
-
-    def run(self, action: Any, params: Any = None, **options: Any) -> Run:
-        """Submit and wait: the ``Run`` record, as ``run_action`` returns in-process."""
-        return self.submit(action, params, **options).wait()
 
     def _submit(self, **job: Any) -> str:
         # A cluster that just started answers "No available agent to submit job, please try
@@ -416,10 +331,6 @@ class RayJobExecutor:
         except KeyError:
             known = ", ".join(self.jobs) or "(none)"
             raise KeyError(f"no job {job_id!r}; known jobs: {known}") from None
-
-    def close(self) -> None:
-        """Stop watching (jobs keep running on the cluster)."""
-        self._watcher.stop()
 
     def _relay(self, handle: RayJobHandle) -> None:
         done: dict[str, Any] | None = None
@@ -491,16 +402,16 @@ class RayJobExecutor:
                 handle.feed(message)
         return done
 
-    def _stop(self, handle: RunHandle) -> None:
-        job_id = getattr(handle, "job_id", None)
-        if job_id is not None:
-            self.client.stop_job(job_id)
+    def _cancel(self, handle: RunHandle) -> None:
+        assert isinstance(handle, RayJobHandle)
+        if getattr(handle, "job_id", None) is not None:  # None until the job is submitted
+            self.client.stop_job(handle.job_id)
 
 
 # -- ray-serve -----------------------------------------------------------------------------------
 
 
-class RayServeExecutor:
+class RayServeExecutor(BaseExecutor):
     """Serve an action's endpoint with Ray Serve (``mode='ray-serve'``, extra ``ray-serve``).
 
     The app is the one ``serve`` builds (same routes, 422s and OpenAPI schema), deployed as
@@ -517,6 +428,7 @@ class RayServeExecutor:
         num_cpus: float = 0,
         **init_options: Any,
     ) -> None:
+        super().__init__()
         self.address = address
         self.host = host
         self.port = port
@@ -525,12 +437,6 @@ class RayServeExecutor:
         self.init_options = init_options
         self.apps: list[str] = []
         self._urls: dict[str, str] = {}  # the endpoints `run` deployed, by action name
-
-    def __enter__(self) -> RayServeExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def serve(
         self,
@@ -587,6 +493,7 @@ class RayServeExecutor:
 
     def close(self) -> None:
         """Delete the apps this executor deployed."""
+        super().close()
         if not self.apps:
             return
         from ray import serve

@@ -27,6 +27,7 @@ from ..errors import ExecutionError, ValidationError
 from ..events import Sink, jsonable
 from ..run import Run, execute_spec
 from ..spec import ActionSpec
+from ._base import BaseExecutor
 from ._protocol import error_to_json, to_ref
 from .worker import load_action
 
@@ -204,7 +205,7 @@ class ServeHandle:
             self.stop()
 
 
-class ServeExecutor:
+class ServeExecutor(BaseExecutor):
     """Serve actions over HTTP (``mode='serve'``) with uvicorn, on 127.0.0.1 by default.
 
     ``submit(action)`` / ``serve(action)`` start an endpoint and return its handle; ``run``
@@ -221,20 +222,14 @@ class ServeExecutor:
         log_level: str = "warning",
         startup_timeout: float = 30.0,
     ) -> None:
+        super().__init__(env=env)
         self.host = host
         self.port = port
-        self.env = dict(env or {})
         self.client = client
         self.log_level = log_level
         self.startup_timeout = startup_timeout
         self.handles: dict[str, ServeHandle] = {}
         self._by_action: dict[str, ServeHandle] = {}  # the endpoints `run` started
-
-    def __enter__(self) -> ServeExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def serve(
         self,
@@ -298,6 +293,7 @@ class ServeExecutor:
 
     def close(self) -> None:
         """Stop every endpoint this executor started."""
+        super().close()
         for handle in list(self.handles.values()):
             handle.stop()
         self.handles.clear()

@@ -24,13 +24,11 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any
 
-from ..context import RuntimeContext
 from ..errors import CancelledError, WorkerLostError
-from ..events import Sink
 from ..run import Run, RunStatus
+from ._base import BaseExecutor, Submission
 from ._env import worker_env
-from ._protocol import ActionRef, RunHandle, make_request, to_ref
-from ._watch import CancelWatcher, prepare
+from ._protocol import ActionRef, RunHandle, to_ref
 
 __all__ = ["TaskExecutor"]
 
@@ -64,7 +62,7 @@ class _Worker:
             self.proc = subprocess.Popen(
                 argv,
                 pass_fds=(cmd_r, evt_w),
-                env=pool.env,
+                env=pool.process_env,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C in the terminal cancels runs, not workers
             )
@@ -132,14 +130,15 @@ class _Worker:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-class TaskExecutor:
+class TaskExecutor(BaseExecutor):
     """Run actions on a pool of warm worker processes (``mode='task'``).
 
     ``workers`` defaults to the number of CPUs. ``preload`` lists actions (objects, entrypoint
     strings or :class:`ActionRef`; strings are found in ``plugin_dir``) imported by every
-    worker at start, so the first run of each does not pay for the import. ``env`` is added to every
-    worker's environment (see :mod:`._env` for what is kept from the caller's).
-    The pool starts at the first ``submit`` (or ``start()``); ``close()`` stops it.
+    worker at start, so the first run of each does not pay for the import. ``env`` is added to
+    every worker's environment (see :mod:`._env` for what is kept from the caller's) and to
+    every run's env. The pool starts at the first ``submit`` (or ``start()``); ``close()``
+    stops it.
     """
 
     def __init__(
@@ -152,9 +151,11 @@ class TaskExecutor:
         python: str | None = None,
         cancel_grace: float = 10.0,
     ) -> None:
+        super().__init__(env=env)
         self.size = max(1, workers or os.cpu_count() or 1)
         self.preload: list[ActionRef] = [to_ref(p, plugin_dir)[0] for p in preload]
-        self.env = worker_env(env)
+        #: the environment every worker process starts with
+        self.process_env = worker_env(self.env)
         self.python = python or sys.executable
         self.cancel_grace = cancel_grace
         self._lock = threading.RLock()
@@ -162,13 +163,6 @@ class TaskExecutor:
         self._idle: collections.deque[_Worker] = collections.deque()
         self._pending: collections.deque[tuple[dict[str, Any], RunHandle]] = collections.deque()
         self._closed = False
-        self._watcher = CancelWatcher()
-
-    def __enter__(self) -> TaskExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<TaskExecutor workers={self.size} started={bool(self._workers)}>"
@@ -208,48 +202,18 @@ class TaskExecutor:
             worker.stop(timeout)
         for worker in workers:
             worker.reader.join(timeout)
-        self._watcher.stop()
+        super().close()
 
     # -- runs --------------------------------------------------------------------------------
 
-    def submit(
-        self,
-        action: Any,
-        params: Any = None,
-        *,
-        plugin_dir: str | None = None,
-        ctx: RuntimeContext | None = None,
-        env: Mapping[str, str] | None = None,
-        sinks: Iterable[Sink] | None = None,
-        reject_unknown: bool = True,
-        backend: Mapping[str, Any] | None = None,
-    ) -> RunHandle:
-        """Queue one run and return its handle at once (validation errors raise here)."""
-        ref, _spec, handle, json_params = prepare(
-            action,
-            params,
-            plugin_dir=plugin_dir,
-            ctx=ctx,
-            sinks=sinks,
-            reject_unknown=reject_unknown,
-            canceller=self._cancel,
-        )
-        request = make_request(
-            ref, json_params, handle.run_id, env, reject_unknown=reject_unknown, backend=backend
-        )
+    def _start(self, submission: Submission) -> None:
         with self._lock:
             if self._closed:
                 raise RuntimeError("this TaskExecutor is closed")
             if not self._workers:
                 self.start()
-            self._pending.append((request, handle))
+            self._pending.append((submission.request, submission.handle))
             self._dispatch()
-        self._watcher.watch(handle)
-        return handle
-
-    def run(self, action: Any, params: Any = None, **options: Any) -> Run:
-        """Submit and wait: the ``Run`` record, as ``run_action`` returns in-process."""
-        return self.submit(action, params, **options).wait()
 
     def map(self, action: Any, params_list: Sequence[Any], **options: Any) -> list[Run]:
         """Run ``action`` once per params in parallel; the runs in input order."""

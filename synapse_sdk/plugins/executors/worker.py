@@ -236,25 +236,29 @@ def _serve_pool(cmd_fd: int, event_fd: int) -> int:
 # -- once mode -----------------------------------------------------------------------------------
 
 
-_current: list[RuntimeContext] = []
-_stop_requested = threading.Event()
+class _StopOnTerm:
+    """The SIGTERM handler of a once-run: the run is cancelled cooperatively (it rolls back),
+    also when the signal comes during start-up, before the run has a context."""
 
+    def __init__(self) -> None:
+        self.contexts: list[RuntimeContext] = []
+        self.requested = False
 
-def _on_term(signum: int, frame: Any) -> None:
-    _stop_requested.set()
-    for ctx in _current:
-        ctx.cancel()
-
-
-def _run_once(request: Mapping[str, Any], write: Callable[[dict[str, Any]], None]) -> int:
-    current, stop_requested = _current, _stop_requested
-
-    def register(ctx: RuntimeContext) -> None:
-        current.append(ctx)
-        if stop_requested.is_set():
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        for ctx in self.contexts:
             ctx.cancel()
 
-    message = execute_request(request, write, on_context=register)
+    def register(self, ctx: RuntimeContext) -> None:
+        self.contexts.append(ctx)
+        if self.requested:
+            ctx.cancel()
+
+
+def _run_once(
+    request: Mapping[str, Any], write: Callable[[dict[str, Any]], None], stop: _StopOnTerm
+) -> int:
+    message = execute_request(request, write, on_context=stop.register)
     write(message)
     return {"succeeded": 0, "cancelled": 2}.get(message["status"], 1)
 
@@ -277,8 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--request-b64")
     parser.add_argument("--preload", action="append", default=[])
     args = parser.parse_args(argv)
+    stop = _StopOnTerm()
     if args.once:  # a stop during start-up must also end as a cooperative cancel
-        signal.signal(signal.SIGTERM, _on_term)
+        signal.signal(signal.SIGTERM, stop)
     import pydantic  # noqa: F401  -- warm: every action needs it, import it before the first run
 
     for entry in args.preload:  # plugin_dir=entrypoint pairs, best effort (errors surface per run)
@@ -291,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             write = _Writer(sys.stdout.buffer, LINE_PREFIX)
         else:
             write = _Writer(os.fdopen(args.event_fd, "wb"))
-        return _run_once(request, write)
+        return _run_once(request, write, stop)
     if args.cmd_fd is None or args.event_fd is None:
         parser.error("pool mode needs --cmd-fd and --event-fd (or use --once)")
     return _serve_pool(args.cmd_fd, args.event_fd)
