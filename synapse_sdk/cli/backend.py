@@ -2,7 +2,8 @@
 import a folder as a dataset.
 
 The backend is the LocalBackend at ``--home`` (default ``$SYNAPSE_HOME`` or ``./.synapse``).
-Listing never creates it; ``import-dataset`` does.
+Listing never creates it nor writes to it (a read-only backend can be listed);
+``import-dataset`` and ``serve`` create it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import EXIT_OK, add_common_options
+from ._output import EXIT_OK
 
 __all__ = ["register"]
 
@@ -34,7 +35,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
             "--home", metavar="DIR", help="LocalBackend root (default: $SYNAPSE_HOME or ./.synapse)"
         )
         sub.add_argument("--json", action="store_true", help="print JSON records")
-        add_common_options(sub)
         return sub
 
     leaf("datasets", "list datasets").set_defaults(handler=_datasets)
@@ -57,23 +57,83 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--ext", action="append", metavar=".EXT", help="only files with this suffix (repeatable)"
     )
     imp.set_defaults(handler=_import_dataset)
-    serve = leaf("serve", "serve the LocalBackend over HTTP so jobs in other processes reach it")
+    serve = leaf(
+        "serve",
+        "serve the LocalBackend over HTTP so jobs in other processes reach it (extra 'serve')",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any)")
-    serve.add_argument("--token", help="require this bearer token ($SYNAPSE_BACKEND_TOKEN)")
+    tokens = serve.add_mutually_exclusive_group()
+    tokens.add_argument(
+        "--token",
+        help="require this bearer token (default: $SYNAPSE_BACKEND_TOKEN, else the one stored "
+        "in HOME/backend.token, generated on first use)",
+    )
+    tokens.add_argument(
+        "--no-token",
+        action="store_true",
+        help="require no token: anyone who can reach the port can read and write",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name clients use to reach a non-loopback --host (repeatable)",
+    )
     serve.set_defaults(handler=_serve)
     return parser
 
 
 def _serve(args: argparse.Namespace) -> int:
     """``synapse backend serve``: blocks until Ctrl-C (see synapse_sdk.clients.server)."""
-    from ..clients.server import BackendServer
+    from ..clients.server import BackendServer  # ImportError naming the 'serve' extra
 
-    token = args.token or os.environ.get("SYNAPSE_BACKEND_TOKEN")
-    server = BackendServer(_backend(args, create=True), args.host, args.port, token=token)
+    backend = _backend(args, create=True)
+    token = None if args.no_token else args.token or os.environ.get("SYNAPSE_BACKEND_TOKEN")
+    stored = None
+    if token is None and not args.no_token:
+        token, stored = _stored_token(backend.root)
+    server = BackendServer(
+        backend,
+        args.host,
+        args.port,
+        token=token,
+        require_token=not args.no_token,
+        allowed_hosts=tuple(args.allow_host),
+    )
     print(f"serving the LocalBackend at {server.url}", flush=True)
+    if args.no_token:
+        print(
+            "warning: no token: any process or user that can reach "
+            f"{server.url} can read and write this backend",
+            file=sys.stderr,
+            flush=True,
+        )
+    else:
+        where = f" (stored in {stored})" if stored else ""
+        print(f"token{where}: export SYNAPSE_BACKEND_TOKEN={token}", flush=True)
     server.serve_forever()
     return EXIT_OK
+
+
+def _stored_token(root: Any) -> tuple[str, str]:
+    """The server token kept in ``root/backend.token`` (created, owner-only, on first use)."""
+    import secrets
+
+    path = os.path.join(root, "backend.token")
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.read().strip()
+        if token:
+            return token, path
+    except FileNotFoundError:
+        pass
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(token + "\n")
+    return token, path
 
 
 def _backend(args: argparse.Namespace, *, create: bool = False) -> Any:
@@ -88,7 +148,8 @@ def _backend(args: argparse.Namespace, *, create: bool = False) -> Any:
             hint="run an action with `synapse run PLUGIN ACTION --backend` first, or point "
             "--home / $SYNAPSE_HOME at an existing backend",
         )
-    return LocalBackend(home)
+    # Listing never writes: a read-only (archived, mounted, foreign) backend can be listed.
+    return LocalBackend(home, read_only=not create)
 
 
 def _print_json(records: Any) -> int:

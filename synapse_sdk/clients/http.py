@@ -1,22 +1,25 @@
 """``HttpBackendClient``: the BackendClient protocol over HTTP (extra ``http``: httpx).
 
 It talks to ``synapse backend serve`` (:mod:`synapse_sdk.clients.server`). Every call has a
-timeout; connection errors and 5xx answers are retried with exponential backoff. Each write
-carries a fresh ``Idempotency-Key`` (the same on its retries), so a write whose answer was lost
-is never applied twice; log batches are idempotent per entry ``seq`` as well.
+timeout; connection errors and 502/503/504 answers are retried with exponential backoff, any
+other answer is final (a 4xx is the request's fault and a 500 a bug: retrying cannot help).
+Each write carries a fresh ``Idempotency-Key`` (the same on its retries), so a write whose
+answer was lost is never applied twice; log batches are idempotent per entry ``seq`` as well.
+Files travel as raw bodies, streamed from and to disk, and are verified against their sha256
+at both ends.
 
 ``HttpBackendClient.from_env()`` reads ``SYNAPSE_BACKEND_URL`` and ``SYNAPSE_BACKEND_TOKEN``.
 """
 
 from __future__ import annotations
 
-import base64
+import errno
 import hashlib
 import json
 import os
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -30,10 +33,14 @@ from .base import (
     ModelRecord,
     ProgressRecord,
 )
+from .paths import safe_name
 
 __all__ = ["HttpBackendClient"]
 
-_RETRY_STATUS = frozenset({500, 502, 503, 504})
+_RETRY_STATUS = frozenset({502, 503, 504})
+_CHUNK = 1 << 20
+_JSON_HEADERS = {"Content-Type": "application/json"}
+_OCTET_HEADERS = {"Content-Type": "application/octet-stream"}
 
 
 def _httpx() -> Any:
@@ -50,7 +57,8 @@ class HttpBackendClient:
     """A :class:`~synapse_sdk.clients.base.BackendClient` for a backend served over HTTP.
 
     ``token`` is sent as a bearer token. ``timeout`` bounds each attempt; ``retries`` more
-    attempts follow a connection error or a 5xx answer, ``backoff * 2**n`` seconds apart.
+    attempts follow a connection error or a 502/503/504 answer, ``backoff * 2**n`` seconds
+    apart.
     """
 
     def __init__(
@@ -95,28 +103,41 @@ class HttpBackendClient:
 
     # -- transport ---------------------------------------------------------------------------
 
+    def _attempts(self) -> Iterator[int]:
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            yield attempt
+
     def _request(
         self,
         method: str,
         path: str,
         *,
         json_body: Any = None,
-        content: bytes | None = None,
+        content: Callable[[], bytes | Iterable[bytes]] | None = None,
         params: Mapping[str, Any] | None = None,
         raw: bool = False,
     ) -> Any:
         httpx = _httpx()
-        headers = {}
-        if method != "GET":
+        headers: dict[str, str] = {}
+        body: Any = None
+        if content is not None:
+            headers.update(_OCTET_HEADERS)
+        elif method != "GET":
+            headers.update(_JSON_HEADERS)
             headers["Idempotency-Key"] = uuid.uuid4().hex  # the same for every retry below
+            body = json.dumps(json_body, ensure_ascii=False).encode()
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        last: str = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+        last = ""
+        for _ in self._attempts():
             try:
                 answer = self._http.request(
-                    method, path, json=json_body, content=content, params=query, headers=headers
+                    method,
+                    path,
+                    content=content() if content is not None else body,
+                    params=query,
+                    headers=headers,
                 )
             except httpx.TransportError as exc:
                 last = f"{type(exc).__name__}: {exc}"
@@ -127,7 +148,10 @@ class HttpBackendClient:
             if answer.status_code >= 400:
                 raise self._error(answer, method, path)
             return answer.content if raw else answer.json()
-        raise BackendError(
+        raise self._unreachable(method, path, last)
+
+    def _unreachable(self, method: str, path: str, last: str) -> BackendError:
+        return BackendError(
             f"{method} {self.url}{path} failed after {self.retries + 1} attempts: {last}",
             backend=self.url,
             hint="check that `synapse backend serve` is running and reachable",
@@ -136,11 +160,12 @@ class HttpBackendClient:
     def _error(self, answer: Any, method: str, path: str) -> BackendError:
         try:
             info = answer.json().get("error") or {}
-        except ValueError:
+        except (ValueError, AttributeError):
             info = {}
         kind = info.get("type")
         message = info.get("message") or answer.text[:200]
-        if answer.status_code == 404 and kind == "NotFoundError":
+        status = answer.status_code
+        if status == 404 and kind == "NotFoundError":
             return NotFoundError(info.get("kind", "record"), info.get("id"), backend=self.url)
         if kind == "UnsafePathError":
             return UnsafePathError(
@@ -153,16 +178,50 @@ class HttpBackendClient:
                 actual=info.get("actual", ""),
                 backend=self.url,
             )
-        if answer.status_code == 401:
+        if status == 401:
             return BackendError(
                 f"The backend at {self.url} refused the token",
                 backend=self.url,
-                hint="pass token= (or set SYNAPSE_BACKEND_TOKEN) to the server's token",
+                hint="pass token= (or set SYNAPSE_BACKEND_TOKEN) to the server's token, "
+                "printed by `synapse backend serve`",
             )
-        return BackendError(
-            f"{method} {self.url}{path} failed: HTTP {answer.status_code} {kind}: {message}",
+        error = BackendError(
+            f"{method} {self.url}{path} failed: HTTP {status} {kind}: {message}",
             backend=self.url,
+            hint=info.get("hint"),
         )
+        if status == 507:
+            # The server's store cannot take writes (disk full, read-only): say so in the
+            # chain, as a LocalBackend would, so a sink stops waiting for it.
+            error.__cause__ = OSError(errno.ENOSPC, message)
+        return error
+
+    def _upload(self, source: FileSource) -> tuple[str, int]:
+        """Post a file's bytes to the server's store; return its (sha256, size), verified."""
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+            sha = hashlib.sha256(data).hexdigest()
+            self._request("POST", "/files", content=lambda: data, params={"sha256": sha})
+            return sha, len(data)
+        path = Path(source)
+        if not path.is_file():
+            raise BackendError(f"Cannot store {path}: not a file", backend=self.url)
+        digests: list[Any] = []
+
+        def stream() -> Iterator[bytes]:
+            digest = hashlib.sha256()
+            digests.append(digest)
+            with open(path, "rb") as f:
+                while chunk := f.read(_CHUNK):
+                    digest.update(chunk)
+                    yield chunk
+
+        answer = self._request("POST", "/files", content=stream)
+        sha, size = answer["sha256"], int(answer["size"])
+        mine = digests[-1].hexdigest()
+        if sha != mine:
+            raise IntegrityError(f"{self.url}/files", expected=mine, actual=sha, backend=self.url)
+        return sha, size
 
     # -- datasets and data units -------------------------------------------------------------
 
@@ -183,16 +242,17 @@ class HttpBackendClient:
         dataset_id: int,
         units: Sequence[tuple[Mapping[str, FileSource], Mapping[str, Any]]],
     ) -> list[DataUnitRecord]:
+        for files, _ in units:  # every role is checked before any byte is sent
+            for role in files:
+                safe_name(role)
         payload = []
         for files, meta in units:
-            encoded = {}
+            refs = {}
             for role, source in files.items():
-                if isinstance(source, bytes):
-                    data, name = source, None
-                else:
-                    data, name = Path(source).read_bytes(), Path(source).name
-                encoded[role] = {"name": name, "data": base64.b64encode(data).decode()}
-            payload.append({"files": encoded, "meta": dict(meta)})
+                sha, _size = self._upload(source)
+                name = role if isinstance(source, (bytes, bytearray, memoryview)) else None
+                refs[role] = {"sha256": sha, "name": name or Path(cast(str, source)).name}
+            payload.append({"files": refs, "meta": dict(meta)})
         answer = self._request(
             "POST", f"/datasets/{int(dataset_id)}/units", json_body={"units": payload}
         )
@@ -218,13 +278,31 @@ class HttpBackendClient:
         return data
 
     def download_file(self, sha256: str, dest: str | os.PathLike[str]) -> str:
-        data = self.read_file(sha256)  # verified before anything is written
-        target = Path(dest)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".partial")
-        partial.write_bytes(data)
-        os.replace(partial, target)
-        return str(target)
+        from .local import write_verified
+
+        httpx = _httpx()
+        path = f"/files/{sha256}"
+        last = ""
+        for _ in self._attempts():
+            try:
+                with self._http.stream("GET", path) as answer:
+                    if answer.status_code in _RETRY_STATUS:
+                        last = f"HTTP {answer.status_code}"
+                        continue
+                    if answer.status_code >= 400:
+                        answer.read()
+                        raise self._error(answer, "GET", path)
+                    # streamed to a file beside dest, renamed only once verified
+                    return write_verified(
+                        answer.iter_bytes(_CHUNK),
+                        sha256,
+                        dest,
+                        where=f"{self.url}{path}",
+                        backend=self.url,
+                    )
+            except httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+        raise self._unreachable("GET", path, last)
 
     # -- models ------------------------------------------------------------------------------
 
@@ -239,18 +317,17 @@ class HttpBackendClient:
         parent: int | None = None,
         job: int | None = None,
     ) -> ModelRecord:
-        source = Path(path)
-        params = {
+        sha, _size = self._upload(Path(path))
+        body = {
+            "file": {"sha256": sha, "name": Path(path).name},
             "name": name,
             "description": description,
-            "meta": json.dumps(dict(meta or {})),
+            "meta": dict(meta or {}),
             "dataset": dataset,
             "parent": parent,
             "job": job,
-            "filename": source.name,
         }
-        answer = self._request("POST", "/models", content=source.read_bytes(), params=params)
-        return cast(ModelRecord, answer)
+        return cast(ModelRecord, self._request("POST", "/models", json_body=body))
 
     def get_model(self, model_id: int) -> ModelRecord:
         return cast(ModelRecord, self._request("GET", f"/models/{int(model_id)}"))

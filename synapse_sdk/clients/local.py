@@ -12,21 +12,29 @@ transactions serialize writers (waiting up to ``busy_timeout`` seconds), and blo
 to ``tmp/``, fsynced and renamed into place, so a reader never sees half a file. Creating a
 model writes its blob first and inserts its row in one transaction afterwards: an interrupted
 upload leaves no record (at most an unreferenced file in ``tmp/`` or ``blobs/``).
+
+Opening a root that several processes create at the same moment waits for the one that sets
+it up (no "database is locked"). A root that cannot be written (a read-only mount, an archive,
+another user's directory) opens read-only: everything can be listed and read, and writes raise
+BackendError saying so. Stored files are only ever read from regular files (a FIFO or a
+device put in the store is refused, never waited on).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import sqlite3
+import stat
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..plugins.errors import BackendError, IntegrityError, NotFoundError, UnsafePathError
 from .base import (
@@ -42,12 +50,28 @@ from .base import (
 )
 from .paths import is_sha256, safe_name
 
-__all__ = ["LocalBackend", "default_home"]
+__all__ = [
+    "LocalBackend",
+    "default_home",
+    "storage_failure",
+    "stored_file_name",
+    "write_verified",
+]
 
 _CHUNK = 1 << 20
 # Files up to this size live in the database (one row, written in the record's transaction);
 # larger ones are files under blobs/.
 _INLINE_MAX = 64 * 1024
+# Bumped whenever _SCHEMA gains a table: a database at this version is not set up again, so
+# opening an existing root takes no write lock.
+_SCHEMA_VERSION = 2
+# A file name (one path part) longer than this cannot be created on common file systems.
+_NAME_MAX = 255
+# Errors that mean "this root cannot be written" rather than a bug or a transient failure.
+_READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+_FULL_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG") if hasattr(errno, name)
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -106,6 +130,13 @@ CREATE TABLE IF NOT EXISTS job_logs (
     file TEXT,
     PRIMARY KEY (job, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    answer BLOB NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys(created_at);
 """
 
 
@@ -142,6 +173,8 @@ class LocalBackend:
     ``LocalBackend()`` uses ``$SYNAPSE_HOME`` (default ``./.synapse``), creating it when
     missing. Instances are thread-safe (one connection per process, guarded by a lock) and
     several processes may share a root. ``durable=False`` skips fsync (tests, scratch data).
+    ``read_only=True`` never writes (listing an archived or foreign root); the default opens
+    read-only only when the root cannot be written.
     """
 
     def __init__(
@@ -150,26 +183,42 @@ class LocalBackend:
         *,
         busy_timeout: float = 30.0,
         durable: bool = True,
+        read_only: bool | None = None,
     ) -> None:
         base = Path(root) if root is not None else default_home()
-        try:
-            base.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise BackendError(
-                f"Cannot create the LocalBackend root {base}: {exc}",
-                backend=str(base),
-                hint="set SYNAPSE_HOME to a writable directory",
-            ) from exc
-        self.root = base.resolve()
-        self._blobs = self._subdir("blobs")
-        self._tmp = self._subdir("tmp")
-        self._sweep_tmp()
-        self._db_path = self.root / "synapse.db"
         self._busy_timeout = busy_timeout
         self._durable = durable
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
         self._pid = -1
+        self._joined = False  # inside _idempotent(): writes join its transaction
+        if read_only is None:
+            read_only = _read_only_root(base)
+        self.read_only = read_only
+        if read_only:
+            if not (base / "synapse.db").is_file():
+                raise BackendError(
+                    f"No LocalBackend at {base.absolute()} (and it cannot be created: the "
+                    "directory is read-only)",
+                    backend=str(base),
+                    hint="set SYNAPSE_HOME to a writable directory",
+                )
+            self.root = base.resolve()
+        else:
+            try:
+                base.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise BackendError(
+                    f"Cannot create the LocalBackend root {base}: {exc}",
+                    backend=str(base),
+                    hint="set SYNAPSE_HOME to a writable directory",
+                ) from exc
+            self.root = base.resolve()
+        self._blobs = self._subdir("blobs")
+        self._tmp = self._subdir("tmp")
+        if not read_only:
+            self._sweep_tmp()
+        self._db_path = self.root / "synapse.db"
         self._connect()
 
     def __repr__(self) -> str:
@@ -181,7 +230,8 @@ class LocalBackend:
             raise UnsafePathError(
                 str(path), "the store's own directories must not be symlinks", backend=str(self)
             )
-        path.mkdir(exist_ok=True)
+        if not self.read_only:
+            path.mkdir(exist_ok=True)
         return path
 
     def _sweep_tmp(self) -> None:
@@ -200,27 +250,74 @@ class LocalBackend:
         # One connection per process: a connection inherited through fork() must not be used.
         if self._db is not None and self._pid == os.getpid():
             return self._db
+        deadline = time.monotonic() + self._busy_timeout
+        delay = 0.005
+        while True:
+            try:
+                db = self._open_read_only() if self.read_only else self._open()
+                break
+            except sqlite3.Error as exc:
+                # Processes opening a new root together: setting WAL and creating the schema
+                # can answer "locked" without waiting for the busy handler. Wait and retry.
+                if _busy(exc) and time.monotonic() < deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.1)
+                    continue
+                raise BackendError(
+                    f"Cannot open the LocalBackend database {self._db_path}: {exc}",
+                    backend=str(self.root),
+                ) from exc
+        self._db, self._pid = db, os.getpid()
+        return db
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self._db_path,
+            timeout=self._busy_timeout,
+            isolation_level=None,  # explicit BEGIN/COMMIT below
+            check_same_thread=False,  # guarded by self._lock
+        )
         try:
-            db = sqlite3.connect(
-                self._db_path,
-                timeout=self._busy_timeout,
-                isolation_level=None,  # explicit BEGIN/COMMIT below
-                check_same_thread=False,  # guarded by self._lock
-            )
             db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            db.execute("PRAGMA journal_mode = WAL")
+            # Changing the journal mode takes an exclusive lock: only the first opener does.
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
             # WAL + NORMAL: a commit is atomic and survives a crash of the process; only a
             # power loss can drop the last commits (never half of one). FULL would fsync on
             # every commit, which is what a busy disk makes slow.
             db.execute("PRAGMA synchronous = " + ("NORMAL" if self._durable else "OFF"))
-            db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
-        except sqlite3.Error as exc:
-            raise BackendError(
-                f"Cannot open the LocalBackend database {self._db_path}: {exc}",
-                backend=str(self.root),
-            ) from exc
-        self._db, self._pid = db, os.getpid()
+            if db.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+                db.executescript(
+                    "BEGIN IMMEDIATE;"
+                    + _SCHEMA
+                    + f"PRAGMA user_version = {_SCHEMA_VERSION};COMMIT;"
+                )
+        except BaseException:
+            db.close()
+            raise
         return db
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        uri = self._db_path.as_uri()
+        try:
+            db = sqlite3.connect(
+                f"{uri}?mode=ro", uri=True, timeout=self._busy_timeout, check_same_thread=False
+            )
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL database on a read-only file system: its -shm index cannot be created, so
+            # it can only be read as an immutable file (nobody can be writing it there).
+            db = sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
+        return db
+
+    def _refuse_writes(self) -> None:
+        if self.read_only:
+            raise BackendError(
+                f"The LocalBackend at {self.root} is read-only: records can be listed and "
+                "files read, nothing can be stored",
+                backend=str(self.root),
+                hint="set SYNAPSE_HOME to a writable copy to store records",
+            ) from OSError(errno.EROFS, "read-only LocalBackend", str(self.root))
 
     @contextlib.contextmanager
     def _transaction(self, db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
@@ -234,14 +331,16 @@ class LocalBackend:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        self._refuse_writes()
         with self._lock:
+            if self._joined:  # part of the enclosing _idempotent() transaction
+                yield self._connect()
+                return
             try:
                 with self._transaction(self._connect()) as db:
                     yield db
             except sqlite3.Error as exc:
-                raise BackendError(
-                    f"LocalBackend write failed: {exc}", backend=str(self.root)
-                ) from exc
+                raise _write_error(exc, self.root) from exc
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -251,6 +350,56 @@ class LocalBackend:
                 raise BackendError(
                     f"LocalBackend read failed: {exc}", backend=str(self.root)
                 ) from exc
+
+    @contextlib.contextmanager
+    def _idempotent(self, key: str, fingerprint: str) -> Iterator[_Once]:
+        """One transaction around a request that carries an idempotency key (the server's).
+
+        The slot says whether ``key`` was seen (``answer`` set) and whether with the same
+        ``fingerprint``; otherwise the caller does the work (every write of this backend in
+        this thread joins the transaction) and sets ``slot.answer``: the answer is stored in
+        the same commit as the work, so a retry, even after a crash or restart, gets the
+        stored answer and never applies the work twice.
+        """
+        self._refuse_writes()
+        with self._lock:
+            db = self._connect()
+            try:
+                with self._transaction(db):
+                    row = db.execute(
+                        "SELECT fingerprint, answer FROM idempotency_keys WHERE key = ?", (key,)
+                    ).fetchone()
+                    slot = _Once(
+                        None if row is None else bytes(row[1]),
+                        row is not None and row[0] != fingerprint,
+                    )
+                    if row is not None:
+                        yield slot
+                        return
+                    self._joined = True
+                    try:
+                        yield slot
+                    finally:
+                        self._joined = False
+                    if slot.answer is not None:
+                        now = time.time()
+                        db.execute(
+                            "INSERT INTO idempotency_keys (key, fingerprint, answer, created_at)"
+                            " VALUES (?, ?, ?, ?)",
+                            (key, fingerprint, slot.answer, now),
+                        )
+                        db.execute(
+                            "DELETE FROM idempotency_keys WHERE created_at < ?",
+                            (now - _KEYS_KEPT_FOR,),
+                        )
+            except sqlite3.Error as exc:
+                raise _write_error(exc, self.root) from exc
+
+    def _check_id(self, kind: str, value: object) -> None:
+        # An id SQLite cannot hold (or not an int) names no record: NotFoundError, never an
+        # OverflowError from deep inside sqlite3.
+        if not _valid_id(value):
+            raise NotFoundError(kind, value, backend=str(self.root))
 
     def close(self) -> None:
         """Close the database connection (it reopens on next use)."""
@@ -272,10 +421,43 @@ class LocalBackend:
             raise UnsafePathError(str(sha256), "a file id must be a 64-digit lowercase sha256 hex")
         return self._blobs / sha256[:2] / sha256
 
+    def _new_upload(self) -> tuple[int, Path]:
+        """A new temporary file in tmp/ (swept at the next open if this process dies)."""
+        self._refuse_writes()
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix=f"upload-{os.getpid()}-")
+        return fd, Path(name)
+
+    def _adopt(self, tmp: Path, sha256: str, size: int) -> None:
+        """Move a complete upload (``tmp`` from :meth:`_new_upload`, whose bytes hash to
+        ``sha256``) into the store: small files into the database, others under blobs/."""
+        try:
+            if size <= _INLINE_MAX:
+                data = tmp.read_bytes()
+                with self._write() as db:
+                    self._insert_inline(db, [(sha256, data)])
+                return
+            if self._durable:
+                with open(tmp, "rb") as f:
+                    os.fsync(f.fileno())
+            dest = self._blob_path(sha256)
+            self._shard(dest.parent)
+            # Same content, same name: replacing an existing blob is harmless (and repairs it).
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise _write_error(exc, self.root) from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _shard(self, folder: Path) -> None:
+        if folder.is_symlink():
+            raise UnsafePathError(
+                str(folder), "the store's own directories must not be symlinks", backend=str(self)
+            )
+        folder.mkdir(exist_ok=True)
+
     def _store(self, source: FileSource) -> tuple[str, int]:
         """Copy ``source`` into the store (tmp file, fsync, rename); return (sha256, size)."""
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix=f"upload-{os.getpid()}-")
-        tmp = Path(tmp_name)
+        fd, tmp = self._new_upload()
         try:
             digest = hashlib.sha256()
             size = 0
@@ -296,8 +478,7 @@ class LocalBackend:
                     os.fsync(out.fileno())
             sha = digest.hexdigest()
             dest = self._blob_path(sha)
-            dest.parent.mkdir(exist_ok=True)
-            # Same content, same name: replacing an existing blob is harmless (and repairs it).
+            self._shard(dest.parent)
             os.replace(tmp, dest)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -308,9 +489,10 @@ class LocalBackend:
         """Store ``source``; small contents are returned to be inserted into the ``blobs``
         table by the caller's transaction (one file per data unit would otherwise cost a
         file creation each), larger ones go to ``blobs/`` first."""
+        self._refuse_writes()
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = bytes(source)
-            name = safe_name(role)
+            name = stored_file_name(role)
             if len(data) <= _INLINE_MAX:
                 return {"name": name, "sha256": hashlib.sha256(data).hexdigest(),
                         "size": len(data)}, data  # fmt: skip
@@ -330,7 +512,7 @@ class LocalBackend:
         try:
             sha, size = self._store(source)
         except OSError as exc:
-            raise BackendError(f"Cannot store {name}: {exc}", backend=str(self.root)) from exc
+            raise _write_error(exc, self.root, f"Cannot store {name}") from exc
         return {"name": name, "sha256": sha, "size": size}, None
 
     @staticmethod
@@ -341,6 +523,45 @@ class LocalBackend:
         rows = self._query("SELECT data FROM blobs WHERE sha256 = ?", (sha256,))
         return bytes(rows[0][0]) if rows else None
 
+    def _stored_size(self, sha256: str) -> int | None:
+        """The size of a stored file, None when the store does not hold it."""
+        rows = self._query("SELECT length(data) FROM blobs WHERE sha256 = ?", (sha256,))
+        if rows:
+            return int(rows[0][0])
+        try:
+            info = self._blob_path(sha256).stat()
+        except FileNotFoundError:
+            return None
+        return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+    def _open_blob(self, sha256: str) -> bytes | IO[bytes]:
+        """The stored contents: bytes for a small file, else the opened (unverified) file.
+
+        Never blocks: the blob is opened without waiting (a FIFO put in its place would
+        otherwise wait for a writer) and refused unless it is a regular file.
+        """
+        path = self._blob_path(sha256)
+        inline = self._inline(sha256)
+        if inline is not None:
+            return inline
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except FileNotFoundError:
+            raise NotFoundError("file", sha256, backend=str(self.root)) from None
+        except OSError as exc:
+            raise BackendError(
+                f"Cannot read stored file {path}: {exc}", backend=str(self.root)
+            ) from exc
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise BackendError(
+                f"Stored file {path} is not a regular file (a FIFO, device or directory was "
+                "put in the store)",
+                backend=str(self.root),
+                hint="remove it; the file must be uploaded again",
+            )
+        return os.fdopen(fd, "rb")
+
     def _verify(self, data: bytes, sha256: str, where: str) -> bytes:
         actual = hashlib.sha256(data).hexdigest()
         if actual != sha256:
@@ -349,48 +570,27 @@ class LocalBackend:
 
     def read_file(self, sha256: str) -> bytes:
         """The bytes of a stored file, verified against its sha256."""
-        path = self._blob_path(sha256)
-        inline = self._inline(sha256)
-        if inline is not None:
-            return self._verify(inline, sha256, f"{self._db_path}#blobs/{sha256}")
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise NotFoundError("file", sha256, backend=str(self.root)) from None
-        return self._verify(data, sha256, str(path))
+        blob = self._open_blob(sha256)
+        if isinstance(blob, bytes):
+            return self._verify(blob, sha256, f"{self._db_path}#blobs/{sha256}")
+        with blob:
+            data = blob.read()
+        return self._verify(data, sha256, str(self._blob_path(sha256)))
 
     def download_file(self, sha256: str, dest: str | os.PathLike[str]) -> str:
         """Copy a stored file to ``dest`` (verified; replaced atomically)."""
-        path = self._blob_path(sha256)
-        inline = self._inline(sha256)
-        target = Path(dest)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        blob = self._open_blob(sha256)
+        where = (
+            f"{self._db_path}#blobs/{sha256}"
+            if isinstance(blob, bytes)
+            else str(self._blob_path(sha256))
+        )
+        chunks: Iterator[bytes] = iter((blob,)) if isinstance(blob, bytes) else _chunks(blob)
         try:
-            digest = hashlib.sha256()
-            with os.fdopen(fd, "wb") as out:
-                if inline is not None:
-                    path = Path(f"{self._db_path}#blobs/{sha256}")
-                    digest.update(inline)
-                    out.write(inline)
-                else:
-                    try:
-                        src = path.open("rb")
-                    except FileNotFoundError:
-                        raise NotFoundError("file", sha256, backend=str(self.root)) from None
-                    with src:
-                        while chunk := src.read(_CHUNK):
-                            digest.update(chunk)
-                            out.write(chunk)
-            if digest.hexdigest() != sha256:
-                raise IntegrityError(
-                    str(path), expected=sha256, actual=digest.hexdigest(), backend=str(self.root)
-                )
-            os.replace(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-        return str(target)
+            return write_verified(chunks, sha256, dest, where=where, backend=str(self.root))
+        finally:
+            if not isinstance(blob, bytes):
+                blob.close()
 
     # -- datasets --------------------------------------------------------------------------
 
@@ -407,6 +607,7 @@ class LocalBackend:
         return self.get_dataset(dataset_id)
 
     def get_dataset(self, dataset_id: int) -> DatasetRecord:
+        self._check_id("dataset", dataset_id)
         rows = self._query(_DATASET_SELECT + " WHERE id = ?", (dataset_id,))
         if not rows:
             raise NotFoundError("dataset", dataset_id, backend=str(self.root))
@@ -420,8 +621,12 @@ class LocalBackend:
         dataset_id: int,
         units: Sequence[tuple[Mapping[str, FileSource], Mapping[str, Any]]],
     ) -> list[DataUnitRecord]:
+        self._refuse_writes()
         self.get_dataset(dataset_id)  # fail before storing any file
-        prepared: list[tuple[str, str]] = []
+        for files, _ in units:  # every name is checked before any byte is stored
+            for role in files:
+                safe_name(role)
+        prepared: list[tuple[dict[str, FileRecord], Mapping[str, Any]]] = []
         inline: list[tuple[str, bytes]] = []
         for files, meta in units:
             records: dict[str, FileRecord] = {}
@@ -430,12 +635,25 @@ class LocalBackend:
                 records[safe_name(role)] = record
                 if data is not None:
                     inline.append((record["sha256"], data))
-            prepared.append((_dumps(records), _dumps(dict(meta))))
+            prepared.append((records, meta))
+        return self._insert_units(dataset_id, prepared, inline)
+
+    def _insert_units(
+        self,
+        dataset_id: int,
+        units: Sequence[tuple[Mapping[str, FileRecord], Mapping[str, Any]]],
+        inline: Sequence[tuple[str, bytes]] = (),
+    ) -> list[DataUnitRecord]:
+        """Insert data units whose files are already stored (or in ``inline``)."""
+        self._check_id("dataset", dataset_id)
+        rows = [(_dumps(dict(files)), _dumps(dict(meta))) for files, meta in units]
         now = time.time()
         with self._write() as db:
+            if db.execute("SELECT 1 FROM datasets WHERE id = ?", (dataset_id,)).fetchone() is None:
+                raise NotFoundError("dataset", dataset_id, backend=str(self.root))
             self._insert_inline(db, inline)
             first = None
-            for files_json, meta_json in prepared:
+            for files_json, meta_json in rows:
                 cur = db.execute(
                     "INSERT INTO data_units (dataset, files, meta, created_at) VALUES (?, ?, ?, ?)",
                     (dataset_id, files_json, meta_json, now),
@@ -444,15 +662,15 @@ class LocalBackend:
                     first = int(cur.lastrowid or 0)
             db.execute(
                 "UPDATE datasets SET data_unit_count = data_unit_count + ? WHERE id = ?",
-                (len(prepared), dataset_id),
+                (len(rows), dataset_id),
             )
             if first is None:
                 return []
-            rows = db.execute(
+            found = db.execute(
                 _UNIT_SELECT + " WHERE dataset = ? AND id >= ? ORDER BY id LIMIT ?",
-                (dataset_id, first, len(prepared)),
+                (dataset_id, first, len(rows)),
             ).fetchall()
-        return [_unit(r) for r in rows]
+        return [_unit(r) for r in found]
 
     def list_data_units(
         self, dataset_id: int, *, offset: int = 0, limit: int | None = None
@@ -480,6 +698,17 @@ class LocalBackend:
         # The blob is complete (fsynced and renamed) before the row exists; the row is one
         # INSERT in one transaction, so there is never a record pointing at half a file.
         file, data = self._file_record("model", path)
+        return self._insert_model(file, data, (name, description, meta, dataset, parent, job))
+
+    def _insert_model(
+        self, file: FileRecord, data: bytes | None, fields: _ModelFields
+    ) -> ModelRecord:
+        """Insert a model whose file is already stored (or is ``data``, stored inline);
+        ``fields`` are create_model's (name, description, meta, dataset, parent, job)."""
+        name, description, meta, dataset, parent, job = fields
+        for field, value in (("dataset", dataset), ("parent", parent), ("job", job)):
+            if value is not None and not _valid_id(value):
+                raise ValueError(f"{field}={value!r} is not a record id (a positive integer)")
         with self._write() as db:
             if data is not None:
                 self._insert_inline(db, [(file["sha256"], data)])
@@ -501,6 +730,7 @@ class LocalBackend:
         return self.get_model(model_id)
 
     def get_model(self, model_id: int) -> ModelRecord:
+        self._check_id("model", model_id)
         rows = self._query(_MODEL_SELECT + " WHERE id = ?", (model_id,))
         if not rows:
             raise NotFoundError("model", model_id, backend=str(self.root))
@@ -534,6 +764,7 @@ class LocalBackend:
         return self.get_job(job_id)
 
     def get_job(self, job_id: int) -> JobRecord:
+        self._check_id("job", job_id)
         rows = self._query(_JOB_SELECT + " WHERE id = ?", (job_id,))
         if not rows:
             raise NotFoundError("job", job_id, backend=str(self.root))
@@ -561,6 +792,7 @@ class LocalBackend:
     ) -> None:
         if status is not None and status not in JOB_STATUSES:
             raise ValueError(f"unknown job status {status!r}; use one of {', '.join(JOB_STATUSES)}")
+        self._check_id("job", job_id)
         with self._write() as db:
             row = db.execute(
                 "SELECT status, progress, metrics, result, error FROM jobs WHERE id = ?", (job_id,)
@@ -598,6 +830,7 @@ class LocalBackend:
             )
 
     def append_job_logs(self, job_id: int, entries: Sequence[LogEntry]) -> int:
+        self._check_id("job", job_id)
         dumps = _dumps
         rows = [
             (job_id, e["seq"], e["time"], e["event"], e["level"], dumps(e["data"]), e.get("file"))
@@ -635,6 +868,129 @@ class LocalBackend:
         ]
 
 
+# How long the server's idempotency keys are kept (a client retries within seconds).
+_KEYS_KEPT_FOR = 7 * 24 * 3600.0
+
+
+class _Once:
+    """What :meth:`LocalBackend._idempotent` knows of a key: its stored ``answer`` (None when
+    new) and whether it came with another request (``conflict``)."""
+
+    __slots__ = ("answer", "conflict")
+
+    def __init__(self, answer: bytes | None, conflict: bool) -> None:
+        self.answer = answer
+        self.conflict = conflict
+
+
+def stored_file_name(role: str) -> str:
+    """The stored file name for bytes uploaded under ``role``: ``role`` itself, checked with
+    :func:`safe_name`, with any part too long for a file system (over 255 UTF-8 bytes)
+    shortened to its start, a hash of the whole part and its suffix, so it can always be
+    downloaded under its name."""
+    parts = safe_name(role).split("/")
+    return "/".join(_fit(part) for part in parts)
+
+
+def _fit(part: str) -> str:
+    raw = part.encode()
+    if len(raw) <= _NAME_MAX:
+        return part
+    tag = "~" + hashlib.sha256(raw).hexdigest()[:12]
+    suffix = os.path.splitext(part)[1]
+    if len(suffix.encode()) > 32:
+        suffix = ""
+    room = _NAME_MAX - len(tag.encode()) - len(suffix.encode())
+    head = raw[:room].decode(errors="ignore")  # never split a multi-byte character
+    return head + tag + suffix
+
+
+def write_verified(
+    chunks: Iterator[bytes], sha256: str, dest: str | os.PathLike[str], *, where: str,
+    backend: str,
+) -> str:  # fmt: skip
+    """Write ``chunks`` to ``dest`` through a temporary file beside it, renamed into place
+    only when the bytes hash to ``sha256`` (IntegrityError otherwise; nothing is left)."""
+    target = Path(dest)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".download-")
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != sha256:
+            raise IntegrityError(where, expected=sha256, actual=digest.hexdigest(), backend=backend)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return str(target)
+
+
+def _chunks(f: IO[bytes]) -> Iterator[bytes]:
+    while chunk := f.read(_CHUNK):
+        yield chunk
+
+
+def _valid_id(value: object) -> bool:
+    return type(value) is int and 0 < value < 2**63
+
+
+def _busy(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _read_only_root(base: Path) -> bool:
+    """True when ``base`` holds a database but cannot be written (mount, permissions)."""
+    if not (base / "synapse.db").is_file():
+        return False
+    if not os.access(base, os.W_OK) or not os.access(base / "synapse.db", os.W_OK):
+        return True
+    try:  # root ignores permission bits; only a real write tells a read-only mount
+        fd, probe = tempfile.mkstemp(dir=base, prefix=".write-probe-")
+    except OSError as exc:
+        return exc.errno in _READ_ONLY_ERRNOS
+    os.close(fd)
+    os.unlink(probe)
+    return False
+
+
+def storage_failure(exc: BaseException) -> bool:
+    """True when ``exc`` (or an error it was raised from) says the store cannot take writes:
+    a full disk or quota, a file size limit, a read-only file system or backend. Retrying
+    soon will not help; a sink stops waiting for such a backend."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (_FULL_ERRNOS | {errno.EROFS}):
+            return True
+        if isinstance(current, sqlite3.Error):
+            text = str(current)
+            if "disk is full" in text or "readonly" in text:
+                return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _write_error(
+    exc: BaseException, root: Path, what: str = "LocalBackend write failed"
+) -> BackendError:
+    """A BackendError for a failed write; a full disk or a read-only file system says so."""
+    text = str(exc)
+    full = isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS
+    full = full or "disk is full" in text or "database or disk is full" in text
+    hint = None
+    if full:
+        hint = f"free disk space where {root} lives, or set SYNAPSE_HOME elsewhere"
+    elif "readonly" in text or (isinstance(exc, OSError) and exc.errno in _READ_ONLY_ERRNOS):
+        hint = f"{root} cannot be written; set SYNAPSE_HOME to a writable directory"
+    return BackendError(f"{what}: {text}", backend=str(root), hint=hint)
+
+
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -648,6 +1004,8 @@ def _alive(pid: int) -> bool:
         return True
     return True
 
+
+_ModelFields = tuple[str, str, "Mapping[str, Any] | None", "int | None", "int | None", "int | None"]
 
 _DATASET_SELECT = "SELECT id, name, description, meta, data_unit_count, created_at FROM datasets"
 _UNIT_SELECT = "SELECT id, dataset, files, meta, created_at FROM data_units"

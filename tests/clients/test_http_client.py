@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -100,14 +102,27 @@ def test_backend_errors_keep_their_type_and_fields(client):
     assert unsafe.value.name == "../x"
 
 
-def test_a_tampered_download_is_an_integrity_error(client, server, tmp_path, monkeypatch):
-    sha = client.create_model(_file(tmp_path, b"good"), name="m")["file"]["sha256"]
-    monkeypatch.setattr(server.backend, "read_file", lambda sha256: b"evil")
+def test_a_tampered_download_is_an_integrity_error(client, server, tmp_path):
+    big = b"good" * 50_000  # above the inline limit: stored as a file under blobs/
+    sha = client.create_model(_file(tmp_path, big), name="m")["file"]["sha256"]
+    blob = server.backend.root / "blobs" / sha[:2] / sha
+    blob.write_bytes(b"evil" * 50_000)  # changed behind the backend's back
 
     with pytest.raises(IntegrityError) as info:
         client.download_file(sha, tmp_path / "dl" / "m.bin")
     assert info.value.expected == sha
-    assert not (tmp_path / "dl" / "m.bin").exists()
+    assert list((tmp_path / "dl").iterdir()) == []  # nothing half-written is left
+    with pytest.raises(IntegrityError):
+        client.read_file(sha)
+
+
+def test_large_files_stream_both_ways(client, tmp_path):
+    weights = tmp_path / "big.bin"
+    weights.write_bytes(os.urandom(3 << 20))
+    model = client.create_model(weights, name="big")
+    assert model["file"]["size"] == 3 << 20
+    dest = client.download_file(model["file"]["sha256"], tmp_path / "out" / "big.bin")
+    assert Path(dest).read_bytes() == weights.read_bytes()
 
 
 def test_a_wrong_token_is_refused_without_retrying(server):
@@ -132,7 +147,7 @@ def test_writes_survive_a_server_that_fails_a_share_of_requests(backend):
     """A third of the requests fail with 503, half of them after the work was done: every
     write still lands exactly once thanks to retries and idempotency keys."""
     flaky = BackendServer(backend, failure_rate=0.35, seed=7)
-    with flaky, HttpBackendClient(flaky.url, retries=8, backoff=0.001) as client:
+    with flaky, HttpBackendClient(flaky.url, token=flaky.token, retries=8, backoff=0.001) as client:
         job = client.create_job("train")
         ids = []
         for i in range(30):
