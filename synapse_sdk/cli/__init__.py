@@ -17,30 +17,53 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import shlex
 import sys
-import traceback
 from collections.abc import Sequence
-from typing import IO, Any
 
-__all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "add_common_options", "main"]
+from ._output import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    format_result,
+    print_error,
+    report_error,
+    style,
+    use_color,
+)
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+__all__ = [
+    "COMMANDS",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "add_common_options",
+    "format_result",
+    "main",
+    "print_error",
+    "report_error",
+    "style",
+    "use_color",
+]
 
 # Modules (relative to this package) whose `register(subparsers)` adds a subcommand, in help order.
 COMMANDS: list[str] = [".run", ".actions", ".schema", ".sync", ".new", ".backend"]
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
-    """Options every subcommand accepts (``--debug``)."""
-    parser.add_argument(
-        "--debug",
-        action="store_true",
-        help="show full tracebacks for errors",
-    )
+    """Options every subcommand accepts (``--debug``); added to each one by :func:`build_parser`."""
+    if not any("--debug" in action.option_strings for action in parser._actions):
+        parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers of every (sub)subcommand below ``parser``."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found += _leaf_parsers(sub) or [sub]
+    return found
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(subparsers)
+    for leaf in _leaf_parsers(parser):
+        add_common_options(leaf)
     return parser
 
 
@@ -111,62 +136,3 @@ def _point_at_a_command(exc: BaseException, args: argparse.Namespace) -> None:
     ):
         command = f"synapse schema {shlex.quote(plugin)} {shlex.quote(action)}"
         exc.hint = f"`{command}` prints the params schema"
-
-
-def report_error(exc: BaseException, *, debug: bool = False) -> int:
-    """Print ``exc`` for a user and return the exit code it maps to."""
-    from ..plugins.errors import ExecutionError, PluginError
-
-    if isinstance(exc, PluginError):
-        print_error(str(exc), exc=exc if debug else None)
-        return EXIT_FAILED if isinstance(exc, ExecutionError) else EXIT_USAGE
-    if isinstance(exc, ImportError) and "pip install" in str(exc):
-        print_error(str(exc), exc=exc if debug else None)  # a missing extra: the hint is in it
-        return EXIT_USAGE
-    if isinstance(exc, (OSError, ValueError)) and not debug:
-        print_error(f"{type(exc).__name__}: {exc}", hint="run with --debug for the traceback")
-        return EXIT_USAGE
-    # a bug in synapse-sdk itself: always show where
-    print_error(f"internal error: {type(exc).__name__}: {exc}", exc=exc)
-    return EXIT_FAILED
-
-
-def use_color(stream: IO[str]) -> bool:
-    """Colour only on a terminal and never with ``NO_COLOR`` or ``TERM=dumb``."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except ValueError:
-        return False
-
-
-def style(text: str, code: str, stream: IO[str]) -> str:
-    """``text`` wrapped in the ANSI ``code`` when ``stream`` takes colour."""
-    return f"\033[{code}m{text}\033[0m" if use_color(stream) else text
-
-
-def print_error(
-    message: str,
-    *,
-    hint: str | None = None,
-    exc: BaseException | None = None,
-    debug: bool = False,
-) -> None:
-    """``error: message`` (and ``hint:``) on stderr; the traceback of ``exc`` when given."""
-    err = sys.stderr
-    if exc is not None:
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=err)
-    text = message if not hint else f"{message}\n  hint: {hint}"
-    print(f"{style('error:', '1;31', err)} {text}", file=err)
-
-
-def _format_result(value: Any) -> str:
-    import json
-
-    from ..plugins.events import jsonable
-
-    if isinstance(value, str):
-        return value
-    return json.dumps(jsonable(value), indent=2, ensure_ascii=False, default=str)

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from . import EXIT_OK, add_common_options, style
+from ._output import EXIT_OK, style
 
 __all__ = ["register"]
 
@@ -21,7 +21,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("plugin", metavar="PLUGIN", help="plugin directory, config.yaml or module")
     parser.add_argument("--json", action="store_true", help="print the list as JSON")
-    add_common_options(parser)
     parser.set_defaults(handler=actions_command)
     return parser
 

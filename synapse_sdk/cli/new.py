@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import EXIT_OK, add_common_options
+from ._output import EXIT_OK
 
 __all__ = ["register", "scaffold"]
 
@@ -44,7 +44,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--force", action="store_true", help="write into NAME even when it is not empty"
     )
-    add_common_options(parser)
     parser.set_defaults(handler=new_command)
     return parser
 

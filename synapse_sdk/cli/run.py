@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from . import EXIT_FAILED, EXIT_OK, _format_result, add_common_options, print_error
+from ._output import EXIT_FAILED, EXIT_OK, format_result, print_error
 
 __all__ = ["parse_params", "register"]
 
@@ -60,7 +60,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     backend.add_argument(
         "--no-backend", action="store_true", help="run without a backend client (ctx.client=None)"
     )
-    add_common_options(parser)
     parser.set_defaults(handler=run_command)
     return parser
 
@@ -157,7 +156,7 @@ def run_command(args: argparse.Namespace) -> int:
             print_error(message, hint="run with --debug for the traceback")
         return EXIT_FAILED
     if run.result is not None:
-        print(_format_result(run.result))
+        print(format_result(run.result))
     return EXIT_OK
 
 

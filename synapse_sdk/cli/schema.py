@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from . import EXIT_OK, add_common_options
+from ._output import EXIT_OK
 
 __all__ = ["register"]
 
@@ -20,7 +20,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("plugin", metavar="PLUGIN", help="plugin directory, config.yaml or module")
     parser.add_argument("action", metavar="ACTION", help="action name")
-    add_common_options(parser)
     parser.set_defaults(handler=schema_command)
     return parser
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from . import EXIT_FAILED, EXIT_OK, add_common_options, style
+from ._output import EXIT_FAILED, EXIT_OK, style
 
 __all__ = ["register"]
 
@@ -23,7 +23,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--check", action="store_true", help="only report drift; exit 1 when there is some"
     )
-    add_common_options(parser)
     parser.set_defaults(handler=sync_command)
     return parser
 

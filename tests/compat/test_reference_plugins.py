@@ -260,15 +260,17 @@ def test_its_train_action_trains_on_the_downloaded_dataset_and_uploads(
     assert synapse_ctx.metrics("epoch", step="train") == [0, 1, 2]
 
 
-def test_its_serve_deployment_answers_on_its_own_routes(neural_net, monkeypatch):
+def test_its_serve_deployment_answers_on_its_own_routes(neural_net):
     import asyncio
 
     import httpx
 
+    from synapse_sdk.plugins.loading import load_plugin
     from synapse_testing import FakeBackend
 
-    monkeypatch.syspath_prepend(str(neural_net))
-    from plugin.inference import InferenceDeployment  # type: ignore[import-not-found]
+    # the plugin's own import namespace: nothing lands on sys.path or under "plugin"
+    plugin = load_plugin(neural_net)
+    InferenceDeployment = plugin.load_entrypoint("plugin.inference:InferenceDeployment")
 
     backend = FakeBackend()
     model = backend.add_model("echo", content=b"echo-model", file_name="model.txt")
