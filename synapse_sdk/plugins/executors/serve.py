@@ -210,6 +210,7 @@ class ServeExecutor(BaseExecutor):
 
     ``submit(action)`` / ``serve(action)`` start an endpoint and return its handle; ``run``
     starts (once per action) and posts the params, returning a ``Run`` built from the answer.
+    ``server_options`` are more ``uvicorn.Config`` keywords (``http='h11'``, timeouts, ...).
     """
 
     def __init__(
@@ -221,8 +222,10 @@ class ServeExecutor(BaseExecutor):
         client: Any = None,
         log_level: str = "warning",
         startup_timeout: float = 30.0,
+        server_options: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(env=env)
+        self.server_options = dict(server_options or {})
         self.host = host
         self.port = port
         self.client = client
@@ -255,11 +258,15 @@ class ServeExecutor(BaseExecutor):
             client=self.client,
             sinks=sinks,
         )
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only for
+        # sockets that say so, and without it (h11, no httptools) every response's body
+        # waits for the client's delayed ACK, about 40 ms
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port if port is None else port))
         bound_port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level=self.log_level, lifespan="off", access_log=False)
+        options = {"log_level": self.log_level, "lifespan": "off", "access_log": False}
+        config = uvicorn.Config(app, **{**options, **self.server_options})
         server = uvicorn.Server(config)
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="synapse-serve", daemon=True
