@@ -53,7 +53,6 @@ from .paths import is_sha256, safe_name
 __all__ = [
     "LocalBackend",
     "default_home",
-    "storage_failure",
     "stored_file_name",
     "write_verified",
 ]
@@ -955,24 +954,6 @@ def _read_only_root(base: Path) -> bool:
         return exc.errno in _READ_ONLY_ERRNOS
     os.close(fd)
     os.unlink(probe)
-    return False
-
-
-def storage_failure(exc: BaseException) -> bool:
-    """True when ``exc`` (or an error it was raised from) says the store cannot take writes:
-    a full disk or quota, a file size limit, a read-only file system or backend. Retrying
-    soon will not help; a sink stops waiting for such a backend."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.errno in (_FULL_ERRNOS | {errno.EROFS}):
-            return True
-        if isinstance(current, sqlite3.Error):
-            text = str(current)
-            if "disk is full" in text or "readonly" in text:
-                return True
-        current = current.__cause__ or current.__context__
     return False
 
 

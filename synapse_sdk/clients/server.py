@@ -68,8 +68,9 @@ except ImportError as exc:  # pragma: no cover - exercised in the core CI enviro
 
 from ..plugins.errors import BackendError, IntegrityError, NotFoundError, UnsafePathError
 from .base import FileRecord
-from .local import LocalBackend, storage_failure, stored_file_name
+from .local import LocalBackend, stored_file_name
 from .paths import safe_name
+from .sink import storage_failure
 
 __all__ = ["BackendServer", "Limits", "create_app", "serve_backend"]
 
