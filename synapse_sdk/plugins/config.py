@@ -205,7 +205,7 @@ class PluginConfig(_Strict):
         return value
 
 
-def model_keys(model: type[BaseModel]) -> dict[str, str]:
+def _accepted_keys(model: type[BaseModel]) -> dict[str, str]:
     """Every key ``model`` accepts, mapped to its field name (aliases included)."""
     keys: dict[str, str] = {}
     for name, info in model.model_fields.items():
@@ -300,7 +300,7 @@ def _describe(
 ) -> tuple[str, str | None]:
     kind = err["type"]
     if kind == "extra_forbidden":
-        return _unknown_key(str(loc[-1]) if loc else "?", model_keys(_model_at(loc)))
+        return _unknown_key(str(loc[-1]) if loc else "?", _accepted_keys(_model_at(loc)))
     if kind == "missing":
         return "required key is missing", _missing_hint(loc)
     value = err.get("input")
