@@ -241,3 +241,45 @@ def test_one_instance_is_safe_from_several_threads(backend):
     record = backend.get_job(job)
     assert record["log_count"] == 200
     assert record["metrics"] == {f"t{k}": {"i": 49} for k in range(4)}
+
+
+def test_ids_sqlite_cannot_hold_are_not_found_not_overflow(backend):
+    for bad in (10**40, 0, -1, "1"):
+        with pytest.raises(NotFoundError):
+            backend.get_job(bad)
+        with pytest.raises(NotFoundError):
+            backend.append_job_logs(bad, [])
+    with pytest.raises(ValueError, match="dataset=1000000"):
+        backend.create_model(_weights(backend), name="m", dataset=10**40)
+
+
+def test_an_explicitly_read_only_backend_reads_and_refuses_writes(tmp_path):
+    with LocalBackend(tmp_path / "h", durable=False) as writer:
+        writer.create_job("kept")
+    with LocalBackend(tmp_path / "h", read_only=True) as reader:
+        assert [j["action"] for j in reader.list_jobs()] == ["kept"]
+        for write in (
+            lambda: reader.create_job("x"),
+            lambda: reader.add_data_units(1, [({"a": b"1"}, {})]),
+            lambda: reader.update_job(1, status="failed"),
+        ):
+            with pytest.raises(BackendError, match="read-only"):
+                write()
+    with pytest.raises(BackendError, match="No LocalBackend at"):
+        LocalBackend(tmp_path / "missing", read_only=True)
+
+
+def test_stored_names_of_long_roles_fit_a_file_system_and_stay_distinct():
+    from synapse_sdk.clients.local import stored_file_name
+
+    assert stored_file_name("images/0001.pgm") == "images/0001.pgm"
+    a, b = stored_file_name("é" * 200 + "a.png"), stored_file_name("é" * 200 + "b.png")
+    assert a != b and a.endswith(".png") and len(a.encode()) <= 255
+    with pytest.raises(UnsafePathError):
+        stored_file_name("../" + "x" * 300)
+
+
+def _weights(backend) -> Path:
+    path = backend.root.parent / "w.bin"
+    path.write_bytes(b"w")
+    return path
