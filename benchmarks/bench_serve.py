@@ -101,8 +101,7 @@ def main() -> None:
     plain_url, (plain, plain_thread) = plain_server(options)
     executor = ServeExecutor(server_options=options)
     handle = executor.serve("benchserve:noop", plugin_dir=str(root))
-    token = getattr(handle, "token", None)
-    ours_headers = {"Authorization": f"Bearer {token}"} if token else {}
+    ours_headers = handle.headers
     best: dict[str, list[float]] = {"plain": [1e9, 1e9], "ours": [1e9, 1e9]}
     n = args.requests
     try:

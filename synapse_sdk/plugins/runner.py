@@ -57,9 +57,18 @@ def run_action(
         return execute_spec(spec, validated, ctx=ctx, env=env, client=client, sinks=sinks)
     _check_mode(mode)
     runner = executor if executor is not None else _shared_executor(mode)
-    if mode in _SERVE_MODES:
-        return runner.run(action, params, env=env, plugin_dir=plugin_dir)
     all_sinks, backend = _remote_recording(client, ctx, sinks)
+    if mode in _SERVE_MODES:
+        return runner.run(
+            action,
+            params,
+            plugin_dir=plugin_dir,
+            ctx=ctx,
+            env=env,
+            sinks=all_sinks,
+            reject_unknown=reject_unknown,
+            backend=backend,
+        )
     handle = runner.submit(
         action,
         params,
@@ -130,11 +139,12 @@ def run_plugin_record(
     runner = executor if executor is not None else _shared_executor(mode, venv=venv)
     dump = getattr(validated, "model_dump", None)
     json_params = dump(mode="json", by_alias=True) if dump else validated
+    all_sinks, backend = _remote_recording(client, ctx, sinks)
     if mode in _SERVE_MODES:
-        return runner.run(spec, json_params, env={**resolved.env, **(env or {})})
+        env = {**resolved.env, **(env or {})}
+        return runner.run(spec, json_params, ctx=ctx, env=env, sinks=all_sinks, backend=backend)
     from .executors._dispatch import plugin_action_ref
 
-    all_sinks, backend = _remote_recording(client, ctx, sinks)
     handle = runner.submit(
         plugin_action_ref(resolved, plugin, action),
         json_params,

@@ -32,44 +32,48 @@ def endpoint(plugin_module):
         yield executor.serve(plugin_module.EchoAction)
 
 
+@pytest.fixture
+def client(endpoint):
+    with httpx.Client(base_url=endpoint.url, headers=endpoint.headers) as client:
+        yield client
+
+
 def test_the_endpoint_binds_loopback_and_answers_health(endpoint):
     assert endpoint.host == "127.0.0.1"
-    answer = httpx.get(endpoint.url + "/health")
+    answer = httpx.get(endpoint.url + "/health")  # the one route open without the token
     assert answer.json() == {"status": "ok", "action": "echo"}
 
 
-def test_post_run_returns_the_result_and_the_run_id(endpoint):
-    answer = httpx.post(endpoint.url + "/run", json={"text": "ab", "times": 3})
+def test_post_run_returns_the_result_and_the_run_id(client):
+    answer = client.post("/run", json={"text": "ab", "times": 3})
 
     assert answer.status_code == 200
     assert answer.json() == {"echo": "ababab"}
     assert len(answer.headers["x-synapse-run-id"]) == 16
 
 
-def test_invalid_params_are_422_with_field_paths(endpoint):
-    answer = httpx.post(endpoint.url + "/run", json={"text": "a", "times": 99, "tmies": 1})
+def test_invalid_params_are_422_with_field_paths(client):
+    answer = client.post("/run", json={"text": "a", "times": 99, "tmies": 1})
 
     assert answer.status_code == 422
     detail = answer.json()["detail"]
     assert [d["field"] for d in detail] == ["tmies"]
     assert detail[0]["loc"] == ["body", "tmies"]
 
-    answer = httpx.post(endpoint.url + "/run", json={"times": 99})
+    answer = client.post("/run", json={"times": 99})
     assert answer.status_code == 422
     fields = {d["field"]: d["type"] for d in answer.json()["detail"]}
     assert fields == {"text": "missing", "times": "less_than_equal"}
 
 
-def test_malformed_json_is_422(endpoint):
-    answer = httpx.post(
-        endpoint.url + "/run", content=b"{nope", headers={"content-type": "application/json"}
-    )
+def test_malformed_json_is_422(client):
+    answer = client.post("/run", content=b"{nope", headers={"content-type": "application/json"})
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["type"] == "json_invalid"
 
 
-def test_openapi_schema_comes_from_the_models(endpoint):
-    doc = httpx.get(endpoint.url + "/openapi.json").json()
+def test_openapi_schema_comes_from_the_models(client):
+    doc = client.get("/openapi.json").json()
     post = doc["paths"]["/run"]["post"]
     body = post["requestBody"]["content"]["application/json"]["schema"]
     assert set(body["properties"]) == {"text", "times"}
@@ -123,9 +127,7 @@ def test_answers_do_not_wait_for_a_delayed_ack_without_httptools(plugin_module):
     options = {"http": "h11", "loop": "asyncio"}  # what a plain `serve` extra install runs
     with ServeExecutor(server_options=options) as executor:
         handle = executor.serve(plugin_module.EchoAction)
-        token = getattr(handle, "token", None)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        with httpx.Client(base_url=handle.url, headers=headers) as client:
+        with httpx.Client(base_url=handle.url, headers=handle.headers) as client:
             times = []
             for _ in range(15):
                 t0 = time.perf_counter()

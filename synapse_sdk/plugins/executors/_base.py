@@ -104,9 +104,30 @@ class BaseExecutor:
         self._watcher.watch(submission.handle)
         return submission.handle
 
-    def run(self, action: Any, params: Any = None, **options: Any) -> Run:
+    def run(
+        self,
+        action: Any,
+        params: Any = None,
+        *,
+        plugin_dir: str | None = None,
+        ctx: RuntimeContext | None = None,
+        env: Mapping[str, str] | None = None,
+        sinks: Iterable[Sink] | None = None,
+        reject_unknown: bool = True,
+        backend: Mapping[str, Any] | None = None,
+    ) -> Run:
         """Submit and wait: the ``Run`` record, as ``run_action`` returns in-process."""
-        run: Run = self.submit(action, params, **options).wait()
+        handle = self.submit(
+            action,
+            params,
+            plugin_dir=plugin_dir,
+            ctx=ctx,
+            env=env,
+            sinks=sinks,
+            reject_unknown=reject_unknown,
+            backend=backend,
+        )
+        run: Run = handle.wait()
         return run
 
     def close(self) -> None:

@@ -143,6 +143,24 @@ def make_request(
     }
 
 
+def open_backend(config: Mapping[str, Any] | None) -> Any:
+    """The backend client a request's ``backend`` config names (see
+    ``_dispatch.backend_config``): a LocalBackend by its root, an HTTP backend by URL."""
+    if not config:
+        return None
+    if config.get("local"):
+        from ...clients.local import LocalBackend
+
+        return LocalBackend(str(config["local"]))
+    url = config.get("url")
+    if url:
+        import importlib
+
+        http = importlib.import_module("synapse_sdk.clients.http")  # needs the `http` extra
+        return http.HttpBackendClient(str(url), token=config.get("token"))
+    return None
+
+
 # -- errors over the wire -----------------------------------------------------------------------
 
 

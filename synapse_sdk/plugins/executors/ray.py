@@ -28,11 +28,12 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from ..context import RuntimeContext
 from ..errors import CancelledError, WorkerLostError
+from ..events import Sink
 from ..run import Run, RunStatus
 from ._base import BaseExecutor, Submission
 from ._protocol import LINE_PREFIX, RunHandle
@@ -436,7 +437,7 @@ class RayServeExecutor(BaseExecutor):
         self.num_cpus = num_cpus
         self.init_options = init_options
         self.apps: list[str] = []
-        self._urls: dict[str, str] = {}  # the endpoints `run` deployed, by action name
+        self._urls: dict[tuple[Any, ...], str] = {}  # the endpoints `run` deployed
 
     def serve(
         self,
@@ -481,15 +482,31 @@ class RayServeExecutor(BaseExecutor):
         """Same as :meth:`serve`."""
         return self.serve(action, **options)
 
-    def run(self, action: Any, params: Any = None, **options: Any) -> Run:
-        """Deploy ``action`` (once) and POST ``params``; the Run rebuilt from the answer."""
+    def run(
+        self,
+        action: Any,
+        params: Any = None,
+        *,
+        plugin_dir: str | None = None,
+        ctx: RuntimeContext | None = None,
+        env: Mapping[str, str] | None = None,
+        sinks: Iterable[Sink] | None = None,
+        reject_unknown: bool = True,
+        backend: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Deploy ``action`` (once per action and env) and POST ``params``; the Run rebuilt
+        from the answer. The run's events stay in the replica: ``ctx``, ``sinks`` and
+        ``backend`` are not used here (not recorded as a job; see ``mode='serve'``)."""
         from .serve import post_run, resolve_spec
 
-        spec = resolve_spec(action, options.get("plugin_dir"))
-        url = self._urls.get(spec.name)
+        spec = resolve_spec(action, plugin_dir)
+        key = (spec, tuple(sorted((env or {}).items())))
+        url = self._urls.get(key)
         if url is None:
-            url = self._urls[spec.name] = self.serve(action, **options)
-        return post_run(url, spec, params)
+            same_name = sum(1 for other, *_ in self._urls if other.name == spec.name)
+            name = f"{spec.name}-{same_name}" if same_name else None  # one app per env
+            url = self._urls[key] = self.serve(spec, plugin_dir=plugin_dir, name=name, env=env)
+        return post_run(url, spec, params, reject_unknown=reject_unknown)
 
     def close(self) -> None:
         """Delete the apps this executor deployed."""

@@ -36,7 +36,7 @@ from ..errors import ActionDefinitionError, PluginError
 from ..events import Event, jsonable
 from ..run import RunStatus, execute_spec
 from ..spec import ActionSpec, as_spec
-from ._protocol import LINE_PREFIX, error_to_json
+from ._protocol import LINE_PREFIX, error_to_json, open_backend
 
 __all__ = ["execute_request", "load_action", "main"]
 
@@ -99,21 +99,6 @@ class _WireSink:
         self._write({"kind": "event", "event": event.to_dict()})
 
 
-def _make_client(config: Mapping[str, Any] | None) -> Any:
-    """The backend client a request asks for: a LocalBackend root or an HTTP backend URL."""
-    if not config:
-        return None
-    if config.get("local"):
-        from ...clients.local import LocalBackend
-
-        return LocalBackend(str(config["local"]))
-    url = config.get("url")
-    if url:
-        http = importlib.import_module("synapse_sdk.clients.http")  # needs the `http` extra
-        return http.HttpBackendClient(str(url), token=config.get("token"))
-    return None
-
-
 def execute_request(
     request: Mapping[str, Any],
     write: Callable[[dict[str, Any]], None],
@@ -152,7 +137,7 @@ def execute_request(
         params = spec.validate_params(
             request.get("params"), reject_unknown=bool(request.get("reject_unknown", True))
         )
-        client = _make_client(request.get("backend"))
+        client = open_backend(request.get("backend"))
     except PluginError as exc:
         return done(RunStatus.FAILED, None, exc, traceback.format_exc())
     ctx = RuntimeContext(
