@@ -30,7 +30,9 @@ class TrainParams(BaseTrainParams):
     learning_rate: float = Field(default=0.5, gt=0, le=10)
     batch_size: int = Field(default=64, ge=1)
     validation_split: float = Field(default=0.2, gt=0, lt=0.9)
-    seed: int = 0
+    seed: int = Field(
+        default=0, ge=0, description="Seed of the shuffles (numpy needs it non-negative)"
+    )
 
 
 class TrainResult(BaseModel):
