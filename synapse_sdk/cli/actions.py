@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from ._output import EXIT_OK, style
+from ._output import EXIT_FAILED, EXIT_OK, style
 
 __all__ = ["register"]
 
@@ -17,7 +17,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "actions",
         help="list the actions of a plugin",
         description="List the actions of PLUGIN: name, kind (function/class), method, "
-        "input -> output type and description.",
+        "input -> output type and description. Imports each action's code; an action that "
+        "cannot be loaded is listed with its error (exit 1).",
     )
     parser.add_argument("plugin", metavar="PLUGIN", help="plugin directory, config.yaml or module")
     parser.add_argument("--json", action="store_true", help="print the list as JSON")
@@ -26,37 +27,60 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def action_rows(plugin: str) -> list[dict[str, str]]:
-    """One row per action of ``plugin`` in config order (imports the action code)."""
+    """One row per action in ``plugin``'s config.yaml, in config order (imports each action's
+    code). An action whose code cannot be loaded gets ``status: 'error'`` and the error's
+    text, and never hides the others."""
+    from ..plugins.errors import PluginError
     from ..plugins.loading import load_plugin
 
     discovery = load_plugin(plugin)
     rows = []
-    for name, spec in discovery.specs().items():
+    for name in discovery.list_actions():
+        try:
+            spec = discovery.get_action_spec(name)
+        except PluginError as exc:
+            rows.append(
+                {
+                    "name": name,
+                    "status": "error",
+                    "kind": "",
+                    "method": discovery.get_action_method(name).value,
+                    "input_type": "",
+                    "output_type": "",
+                    "description": "",
+                    "entrypoint": discovery.get_action_entrypoint(name),
+                    "error": str(exc),
+                }
+            )
+            continue
         rows.append(
             {
                 "name": name,
+                "status": "ok",
                 "kind": spec.kind,
                 "method": spec.method or "task",
                 "input_type": spec.input_type.name if spec.input_type else "",
                 "output_type": spec.output_type.name if spec.output_type else "",
                 "description": spec.description,
                 "entrypoint": spec.entrypoint or "",
+                "error": "",
             }
         )
     return rows
 
 
 def render_table(rows: list[dict[str, str]], *, stream: Any = None) -> str:
-    """The rows as an aligned text table (bold header on a colour terminal)."""
+    """The rows as an aligned text table (bold header on a colour terminal); an action that
+    failed to load shows ``error`` as its kind and its error below the table."""
     stream = sys.stdout if stream is None else stream
     header = ["NAME", "KIND", "METHOD", "INPUT -> OUTPUT", "DESCRIPTION"]
     body = [
         [
             r["name"],
-            r["kind"],
+            r["kind"] if r["status"] == "ok" else "error",
             r["method"],
             f"{r['input_type'] or '-'} -> {r['output_type'] or '-'}",
-            r["description"],
+            r["description"] if r["status"] == "ok" else "cannot be loaded (see below)",
         ]
         for r in rows
     ]
@@ -69,6 +93,9 @@ def render_table(rows: list[dict[str, str]], *, stream: Any = None) -> str:
             + line[-1]
         )
         lines.append(style(text.rstrip(), "1", stream) if i == 0 else text.rstrip())
+    for row in rows:
+        if row["status"] != "ok":
+            lines += ["", f"{style('error:', '1;31', stream)} {row['name']}: {row['error']}"]
     return "\n".join(lines)
 
 
@@ -80,4 +107,5 @@ def actions_command(args: argparse.Namespace) -> int:
         print("no actions", file=sys.stderr)
     else:
         print(render_table(rows))
-    return EXIT_OK
+    # every action is listed; the exit code says whether all of them load
+    return EXIT_OK if all(row["status"] == "ok" for row in rows) else EXIT_FAILED

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._configfile import config_error_at, split_entrypoint
 from ._isolation import PluginNamespace, namespace_for
-from .errors import PluginLoadError, did_you_mean
+from .errors import PluginError, PluginLoadError, did_you_mean
 from .spec import is_action
 
 __all__ = ["load_entrypoint"]
@@ -69,7 +69,14 @@ def load_entrypoint(
             missing = namespace.public_name(missing)
         own = missing is not None and module_name.split(".")[0] == missing.split(".")[0]
         hint: str | None
-        if own:
+        detail = _clean(str(exc), namespace)
+        if isinstance(exc, PluginError):  # our own "synapse_sdk has no X (did you mean Y?)"
+            detail, hint = exc.message, exc.hint
+        elif missing is not None and missing.split(".")[0] == "synapse_sdk":
+            # a module path of the reference product that ours does not have: never "install"
+            detail = f"synapse_sdk has no module {missing!r}"
+            hint = "see 'Coming from synapse-sdk' in the README for what maps to what"
+        elif own:
             hint = (
                 f"is {module_name!r} a module of the plugin? expected "
                 f"{_module_file(plugin_dir, module_name)}"
@@ -79,8 +86,7 @@ def load_entrypoint(
         else:
             hint = f"the plugin code needs {missing!r}: install it" if missing else None
         raise _load_error(
-            f"{who}cannot import {module_name!r} (entrypoint {entrypoint!r}{where}): "
-            f"{_clean(str(exc), namespace)}",
+            f"{who}cannot import {module_name!r} (entrypoint {entrypoint!r}{where}): {detail}",
             action,
             entrypoint,
             plugin_dir,

@@ -9,28 +9,41 @@ does not parse is an error with file:line, never skipped.
 from __future__ import annotations
 
 import ast
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import types
 from .errors import ConfigError
 from .spec import default_action_name
 
-__all__ = ["discover_actions", "iter_sources"]
+_LOG = logging.getLogger("synapse_sdk.discovery")
 
-# SDK classes an action class may derive from (matched by simple name)
-_SDK_BASES = frozenset(
+__all__ = ["SDK_BASES", "ActionScan", "discover_actions", "iter_sources", "scan_actions"]
+
+# Every action base class the SDK defines (matched by name, after import aliases are undone);
+# tests/plugins/test_discovery.py keeps it equal to the BaseAction subclasses of synapse_sdk.
+SDK_BASES = frozenset(
     {
         "BaseAction",
-        "BaseTrainAction",
-        "BaseInferenceAction",
+        "BaseAutoLabelAction",
+        "BaseDeploymentAction",
         "BaseExportAction",
+        "BaseInferenceAction",
+        "BaseServeDeployment",
+        "BaseTrainAction",
         "BaseUploadAction",
+        "CategoryAction",
         "DatasetAction",
+        "DefaultUploadAction",
+        "ToTaskAction",
     }
 )
+# Bases that say a class is not an action (a class deriving only from these and from
+# unknown names is not reported as undecided unless it looks like an action)
+_NOT_ACTION_BASES = frozenset({"object", "ABC", "Generic", "Protocol", "BaseModel"})
 _SKIP_DIRS = frozenset(
     {
         "__pycache__",
@@ -108,12 +121,13 @@ class _ClassInfo:
         "name",
     )
 
-    def __init__(self, node: ast.ClassDef, module: str, file: str) -> None:
+    def __init__(self, node: ast.ClassDef, module: str, file: str, aliases: dict[str, str]) -> None:
         self.name = node.name
         self.module = module
         self.file = file
         self.line = node.lineno
-        self.bases = bases = [_base_name(b) for b in node.bases]
+        # `from x import BaseTrainAction as Base`: the base is BaseTrainAction
+        self.bases = bases = [aliases.get(n, n) for n in map(_base_name, node.bases)]
         self.attrs: dict[str, Any] = {}
         self.defines_work = False  # defines `execute` or `setup_steps`
         self.is_abstract = False
@@ -227,9 +241,14 @@ _CACHE: dict[str, tuple[int, int, _FileScan]] = {}
 def _scan_file(file: str, module: str, tree: ast.Module) -> _FileScan:
     classes: list[_ClassInfo] = []
     functions: list[tuple[str, dict[str, Any]]] = []
+    aliases: dict[str, str] = {}  # local name -> imported name, for `import ... as ...`
     for node in tree.body:
-        if isinstance(node, ast.ClassDef):
-            classes.append(_ClassInfo(node, module, file))
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.asname:
+                    aliases[alias.asname] = alias.name
+        elif isinstance(node, ast.ClassDef):
+            classes.append(_ClassInfo(node, module, file, aliases))
         elif isinstance(node, _FUNCTIONS) and node.decorator_list:
             for deco in node.decorator_list:
                 found = _is_action_decorator(deco)
@@ -276,6 +295,15 @@ def _read(path: str) -> tuple[os.stat_result, bytes]:
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
+class ActionScan(NamedTuple):
+    """What :func:`scan_actions` found: the actions, and the classes it could not decide."""
+
+    actions: dict[str, dict[str, Any]]
+    # {'class', 'entrypoint', 'file', 'line', 'reason'} per class that defines an action's
+    # work (execute / setup_steps / action_name) but derives from a class the scan cannot see
+    undecided: list[dict[str, Any]]
+
+
 def discover_actions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """Scan the plugin at ``path`` (a directory or its config.yaml) for actions.
 
@@ -284,7 +312,29 @@ def discover_actions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     (class attribute or ``@action(description=...)``), else the docstring's first line;
     ``input_type`` / ``output_type`` are DataType names (or None). Raises ConfigError with
     file:line for a file that does not parse. Per-file results are cached in this process
-    until the file changes (mtime or size).
+    until the file changes (mtime or size). Classes it cannot decide are logged as warnings
+    on the ``synapse_sdk.discovery`` logger (see :func:`scan_actions`).
+    """
+    scan = scan_actions(path)
+    for entry in scan.undecided:
+        _LOG.warning(
+            "%s:%s: class %s may be an action: %s",
+            entry["file"],
+            entry["line"],
+            entry["class"],
+            entry["reason"],
+        )
+    return scan.actions
+
+
+def scan_actions(path: str | os.PathLike[str]) -> ActionScan:
+    """:func:`discover_actions` plus the classes it could not decide, never dropped silently.
+
+    A class counts as an action when its bases reach an SDK action base (by name, through
+    the plugin's own classes and import aliases). A class that defines an action's work
+    (``execute``, ``setup_steps`` or ``action_name``) but derives from a class that is neither
+    the plugin's nor the SDK's (a shared base in another package, a dynamic base) is
+    reported as undecided, with the base it could not follow.
     """
     root = Path(path)
     if root.is_file():
@@ -310,8 +360,22 @@ def discover_actions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     action_like = _action_classes(classes)
     type_cache: dict[Any, str | None] = {}
     results: list[tuple[tuple[Any, Any], str, dict[str, Any]]] = []
+    undecided: list[dict[str, Any]] = []
     for info in classes:
-        if info.name not in action_like or info.name in _SDK_BASES:
+        if info.name not in action_like:
+            reason = _undecided(info, by_name)
+            if reason is not None:
+                undecided.append(
+                    {
+                        "class": info.name,
+                        "entrypoint": f"{info.module}:{info.name}",
+                        "file": info.file,
+                        "line": info.line,
+                        "reason": reason,
+                    }
+                )
+            continue
+        if info.name in SDK_BASES:
             continue
         lineage = _lineage(info, by_name)
         if not _is_concrete(info, lineage):
@@ -334,12 +398,34 @@ def discover_actions(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for _, name, entry in results:
         out.setdefault(name, entry)
-    return out
+    return ActionScan(out, undecided)
+
+
+def _undecided(info: _ClassInfo, by_name: dict[str, list[_ClassInfo]]) -> str | None:
+    """Why a class that is not known to be an action might be one (None: it is not one)."""
+    looks_like_action = info.defines_work or "action_name" in info.attrs
+    if not looks_like_action or info.is_abstract:
+        return None
+    unseen = [
+        base
+        for base in info.bases
+        if base not in by_name and base not in SDK_BASES and base not in _NOT_ACTION_BASES
+    ]
+    if not unseen:
+        return None
+    if any(not base for base in unseen):
+        return "it derives from a base computed at run time; the scan cannot follow it"
+    names = ", ".join(unseen)
+    return (
+        f"it defines an action's work but derives from {names}, which is neither a class of "
+        f"the plugin nor an SDK action base; if it is an action, derive it from BaseAction "
+        f"(or a category base) in the plugin, or name it in config.yaml"
+    )
 
 
 def _action_classes(classes: list[_ClassInfo]) -> set[str]:
     """Names of classes deriving (transitively, by simple name) from an SDK action base."""
-    known = set(_SDK_BASES)
+    known = set(SDK_BASES)
     pending = [info for info in classes if info.bases]
     changed = True
     while changed:

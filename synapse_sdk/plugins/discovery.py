@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from ._configfile import CONFIG_FILENAME, check, config_error_at
 from ._configload import load_config_data
+from ._plain import plain_spec
 from .enums import PluginCategory, RunMethod
 from .errors import ActionDefinitionError, ActionNotFoundError, ConfigError
-from .spec import ActionSpec, as_spec, module_actions
+from .spec import ActionSpec, as_spec, is_action, module_actions
 
 if TYPE_CHECKING:
     from .config import ActionConfig, PluginConfig
@@ -255,12 +256,16 @@ class PluginDiscovery:
         try:
             spec = as_spec(target)
         except ActionDefinitionError as exc:
-            raise self._error(
-                f"action {name!r}: entrypoint {entrypoint!r} is not an action: {exc.message}",
-                name,
-                "entrypoint",
-                hint=exc.hint,
-            ) from exc
+            # the reference's scaffolds point some actions at a plain function or class
+            plain = plain_spec(target, name, entrypoint) if not is_action(target) else None
+            if plain is None:
+                raise self._error(
+                    f"action {name!r}: entrypoint {entrypoint!r} is not an action: {exc.message}",
+                    name,
+                    "entrypoint",
+                    hint=exc.hint,
+                ) from exc
+            spec = plain
         changes: dict[str, Any] = {
             "name": name,
             "method": RunMethod(entry["method"]).value,

@@ -44,7 +44,7 @@ class ActionSpec:
 
     name: str
     target: Any
-    kind: str  # 'function' | 'class'
+    kind: str  # 'function' | 'class' | 'plain' (a reference scaffold's plain entrypoint)
     description: str = ""
     params_model: type[BaseModel] | None = None
     result_model: type[BaseModel] | None = None

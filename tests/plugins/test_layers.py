@@ -38,6 +38,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "synapse_sdk.plugins.decorators",
             "synapse_sdk.plugins.context",
             "synapse_sdk.plugins.spec",
+            "synapse_sdk.plugins._plain",
             "synapse_sdk.plugins.base",
             "synapse_sdk.plugins.steps",
             "synapse_sdk.plugins.sinks",
