@@ -35,7 +35,8 @@ def plain_spec(obj: Any, action: str, entrypoint: str) -> ActionSpec | None:
     else (the caller then reports it as not an action)."""
     if isinstance(obj, type):
         method = getattr(obj, action, None)
-        if not callable(method) or not _takes_keywords(obj.__init__):
+        init = getattr(obj, "__init__", object.__init__)  # the inherited one too
+        if not callable(method) or not _takes_keywords(init):
             return None
         return ActionSpec(
             name=action,
