@@ -24,7 +24,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, TypedDict, Union, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Union, runtime_checkable
+
+if TYPE_CHECKING:
+    from ._collections import (
+        CreatedDataUnit,
+        DataCollectionRecord,
+        ProjectRecord,
+        StorageRecord,
+    )
 
 __all__ = [
     "JOB_STATUSES",
@@ -264,4 +272,89 @@ class BackendClient(Protocol):
         self, job_id: int, *, after: int | None = None, limit: int | None = None
     ) -> list[LogEntry]:
         """The job's log entries in seq order, those with ``seq > after`` when given."""
+        ...
+
+    # -- storages, data collections, projects, data files (upload plugins) -----------------
+    # Records and rules: synapse_sdk/clients/_collections.py. A data collection's id is the id
+    # of the dataset holding its data units.
+
+    def create_storage(
+        self, name: str, *, path: str | os.PathLike[str] | None = None, description: str = ""
+    ) -> StorageRecord:
+        """Register a folder uploads read from (``path``), or make one in the backend."""
+        ...
+
+    def get_storage(self, storage_id: int) -> StorageRecord:
+        """The storage ``storage_id`` (NotFoundError if there is none)."""
+        ...
+
+    def list_storages(self) -> list[StorageRecord]:
+        """Every storage, oldest first."""
+        ...
+
+    def create_data_collection(
+        self,
+        name: str,
+        *,
+        file_specifications: Sequence[Mapping[str, Any]],
+        description: str = "",
+    ) -> DataCollectionRecord:
+        """Create a data collection (a dataset with file specifications)."""
+        ...
+
+    def get_data_collection(self, collection_id: int) -> DataCollectionRecord:
+        """The data collection with its file specifications (NotFoundError if none)."""
+        ...
+
+    def list_data_collections(self) -> list[DataCollectionRecord]:
+        """Every data collection, oldest first."""
+        ...
+
+    def create_project(
+        self, name: str, *, data_collection: int | None = None, description: str = ""
+    ) -> ProjectRecord:
+        """Create a project (optionally on a data collection)."""
+        ...
+
+    def get_project(self, project_id: int) -> ProjectRecord:
+        """The project ``project_id`` (NotFoundError if there is none)."""
+        ...
+
+    def list_projects(self) -> list[ProjectRecord]:
+        """Every project, oldest first."""
+        ...
+
+    def upload_data_file(
+        self, source: FileSource, *, name: str | None = None, session: str = ""
+    ) -> FileRecord:
+        """Store one file, pending for ``session`` until a data unit binds it."""
+        ...
+
+    def upload_data_files(
+        self,
+        sources: Sequence[FileSource],
+        *,
+        names: Sequence[str] | None = None,
+        session: str = "",
+    ) -> list[FileRecord]:
+        """Store several files at once (pending for ``session`` until bound)."""
+        ...
+
+    def verify_data_files_checksums(self, checksums: Sequence[str]) -> list[str]:
+        """The sha256 checksums among ``checksums`` whose content the backend holds."""
+        ...
+
+    def delete_data_files(self, checksums: Sequence[str], *, session: str = "") -> int:
+        """Undo ``session``'s uploads of these files where nothing uses them; how many went."""
+        ...
+
+    def create_data_units(
+        self, collection_id: int, units: Sequence[Mapping[str, Any]]
+    ) -> list[CreatedDataUnit]:
+        """Bind stored files into data units in one transaction; a unit whose ``key`` the
+        collection has already is answered with ``created=False``, not made twice."""
+        ...
+
+    def delete_data_units(self, collection_id: int, unit_ids: Sequence[int]) -> int:
+        """Remove data units of a collection; return how many were removed."""
         ...

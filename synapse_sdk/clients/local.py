@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..plugins.errors import BackendError, IntegrityError, NotFoundError, UnsafePathError
+from ._collections import CollectionsMixin
 from .base import (
     JOB_STATUSES,
     DatasetRecord,
@@ -166,7 +167,7 @@ def _make_dumps() -> Callable[[Any], str]:
 _dumps = _make_dumps()
 
 
-class LocalBackend:
+class LocalBackend(CollectionsMixin):
     """The embedded backend: every record in SQLite, every file in a sha256-addressed store.
 
     ``LocalBackend()`` uses ``$SYNAPSE_HOME`` (default ``./.synapse``), creating it when
@@ -219,6 +220,7 @@ class LocalBackend:
             self._sweep_tmp()
         self._db_path = self.root / "synapse.db"
         self._connect()
+        self._open_collections()  # storages, data collections: clients/_collections.py
 
     def __repr__(self) -> str:
         return f"LocalBackend({str(self.root)!r})"
