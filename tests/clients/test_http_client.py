@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 httpx = pytest.importorskip("httpx")
+pytest.importorskip("fastapi")  # the server side: extra serve
 
 from synapse_sdk.clients import BackendClient  # noqa: E402
 from synapse_sdk.clients.http import HttpBackendClient  # noqa: E402

@@ -283,3 +283,15 @@ def _weights(backend) -> Path:
     path = backend.root.parent / "w.bin"
     path.write_bytes(b"w")
     return path
+
+
+def test_a_blob_shard_replaced_by_a_symlink_is_refused(backend, tmp_path):
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"b" * 100_000)
+    sha = hashlib.sha256(big.read_bytes()).hexdigest()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (backend.root / "blobs" / sha[:2]).symlink_to(elsewhere)
+    with pytest.raises(UnsafePathError, match="must not be symlinks"):
+        backend.create_model(big, name="m")
+    assert list(elsewhere.iterdir()) == [] and backend.list_models() == []
