@@ -50,8 +50,6 @@ NEAREST: dict[str, str] = {
     "UploadParams": "BaseUploadParams",
     "DefaultExportAction": "BaseExportAction",
     "BaseExporter": "BaseExportAction",
-    "BaseAutoLabelAction": "BaseAction",
-    "AutoLabelParams": "pydantic.BaseModel",
     "ToTaskAction": "BaseAction",
     "MetricsCategory": "log_metric's category ('train', 'validation', 'test')",
 }

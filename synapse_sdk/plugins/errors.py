@@ -14,6 +14,7 @@ action name in its message, a hint saying how to fix it, and the original except
     ├── ExecutionError               the action raised; the original is .__cause__
     │   └── WorkerLostError          the worker process running it died; .exit_code
     ├── CancelledError               the run was cancelled
+    ├── PlatformRequiredError        needs a platform service this run lacks; .feature, .override
     └── BackendError                 a backend (LocalBackend, HTTP, ...) failed; .backend
         ├── NotFoundError            no such dataset/model/job/file (also a LookupError); .kind, .id
         ├── IntegrityError           a stored file does not match its checksum; .expected, .actual
@@ -37,6 +38,7 @@ __all__ = [
     "ExecutionError",
     "IntegrityError",
     "NotFoundError",
+    "PlatformRequiredError",
     "PluginError",
     "PluginLoadError",
     "StepError",
@@ -231,6 +233,34 @@ class CancelledError(PluginError):
     def __init__(self, message: str = "The run was cancelled", *, action: str | None = None):
         super().__init__(message)
         self.action = action
+
+
+class PlatformRequiredError(PluginError, NotImplementedError):
+    """An action needs a service of the Synapse platform that this run has no way to reach (a
+    model served by another plugin, the task API).
+
+    ``.feature`` names the service, ``.override`` the method a plugin (or a test) overrides to
+    provide it instead, ``.action`` the action. A NotImplementedError, like any hook to fill in.
+    """
+
+    def __init__(
+        self,
+        feature: str,
+        *,
+        override: str | None = None,
+        action: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.feature = feature
+        self.override = override
+        self.action = action
+        who = f"Action {action!r}" if action else "This action"
+        if hint is None and override:
+            hint = f"override {override} in the action's class (a test can override it too)"
+        super().__init__(
+            f"{who} needs {feature} from the Synapse platform, which this run cannot reach",
+            hint=hint,
+        )
 
 
 class BackendError(PluginError):

@@ -92,9 +92,9 @@ def test_compatibility_follows_the_reference_hierarchy():
             "(did you mean BaseUploadAction?)",
         ),
         (
-            "from synapse_sdk.plugins.actions.auto_label import BaseAutoLabelAction",
-            "synapse_sdk has no BaseAutoLabelAction in synapse_sdk.plugins.actions.auto_label "
-            "(did you mean BaseAction?)",
+            "from synapse_sdk.plugins.actions.auto_label import AutoLabelParam",
+            "synapse_sdk has no AutoLabelParam in synapse_sdk.plugins.actions.auto_label "
+            "(did you mean AutoLabelParams?)",
         ),
         (
             "from synapse_sdk.plugins.action import BaseActon",
