@@ -50,7 +50,6 @@ NEAREST: dict[str, str] = {
     "UploadParams": "BaseUploadParams",
     "DefaultExportAction": "BaseExportAction",
     "BaseExporter": "BaseExportAction",
-    "ToTaskAction": "BaseAction",
     "MetricsCategory": "log_metric's category ('train', 'validation', 'test')",
 }
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import ActionDefinitionError, BackendError
+from ..errors import ActionDefinitionError, BackendError, PlatformRequiredError
 
-__all__ = ["INFERENCE_TOKEN", "INFERENCE_URL", "inference_endpoint", "post_json"]
+if TYPE_CHECKING:
+    from ..context import RuntimeContext
+
+__all__ = ["INFERENCE_TOKEN", "INFERENCE_URL", "call_model", "inference_endpoint", "post_json"]
 
 #: env key of the URL a run posts its model input to
 INFERENCE_URL = "SYNAPSE_INFERENCE_URL"
@@ -90,3 +93,39 @@ def post_json(
             backend=url,
             hint=_HINT,
         ) from exc
+
+
+def call_model(
+    ctx: RuntimeContext,
+    model_input: Mapping[str, Any],
+    *,
+    feature: str,
+    override: str,
+    owner: str,
+    timeout: float,
+) -> Any:
+    """The answer of the model the run's env names to ``model_input``.
+
+    ``model_input``'s ``json`` key, when present, is the whole body, and its ``method`` key
+    the HTTP method (default POST), as the reference's serve calls read them. Without
+    ``SYNAPSE_INFERENCE_URL`` in ``ctx.env`` raises :class:`PlatformRequiredError` for
+    ``feature``, naming ``override`` (a method of the class ``owner``) as the way out.
+    """
+    endpoint = inference_endpoint(ctx.env)
+    if endpoint is None:
+        raise PlatformRequiredError(
+            feature,
+            override=override,
+            action=ctx.action_name,
+            hint=f"set {INFERENCE_URL} (and {INFERENCE_TOKEN} if it needs one) in the run's env "
+            "to an endpoint that answers the model input with JSON, such as the /run route of "
+            f"an inference action served with `synapse serve`; or override {override} in "
+            f"{owner}",
+        )
+    url, token = endpoint
+    body = dict(model_input)
+    method = str(body.pop("method", "post"))
+    payload = body.pop("json") if "json" in body else body
+    return post_json(
+        url, payload, method=method, token=token, timeout=timeout, action=ctx.action_name
+    )

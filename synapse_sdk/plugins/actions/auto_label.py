@@ -32,7 +32,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .._compat import module_getattr
 from ..enums import PluginCategory
-from ..errors import PlatformRequiredError
 from ._common import CategoryAction, ProgressCategories, params_value
 
 __all__ = [
@@ -116,30 +115,15 @@ class BaseAutoLabelAction(CategoryAction[P], Generic[P]):
         :class:`PlatformRequiredError`: the platform's serving of ``params.plugin`` is out of
         reach. Override it to call the model some other way.
         """
-        from ._serving import INFERENCE_URL, inference_endpoint, post_json
+        from ._serving import call_model
 
-        endpoint = inference_endpoint(self.ctx.env)
-        if endpoint is None:
-            raise PlatformRequiredError(
-                f"the model of plugin {self._model_app()}",
-                override="run_inference(self, model_input)",
-                action=self.ctx.action_name or type(self).action_name,
-                hint=f"set {INFERENCE_URL} (and SYNAPSE_INFERENCE_TOKEN if it needs one) in "
-                "the run's env to an endpoint that answers the model input with JSON, such as "
-                "the /run route of an inference action served with `synapse serve`; or "
-                f"override run_inference(self, model_input) in {type(self).__name__}",
-            )
-        url, token = endpoint
-        body = dict(model_input)
-        method = str(body.pop("method", "post"))
-        payload = body.pop("json") if "json" in body else body
-        return post_json(
-            url,
-            payload,
-            method=method,
-            token=token,
+        return call_model(
+            self.ctx,
+            model_input,
+            feature=f"the model of plugin {self._model_app()}",
+            override="run_inference(self, model_input)",
+            owner=type(self).__name__,
             timeout=self.inference_timeout,
-            action=self.ctx.action_name,
         )
 
     def execute(self) -> Any:
