@@ -12,9 +12,9 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from .._compat import module_getattr
-from ..enums import PluginCategory
-from ._common import CategoryAction, ProgressCategories, params_value
+from ..._compat import module_getattr
+from ...enums import PluginCategory
+from .._common import CategoryAction, ProgressCategories, params_value
 
 __all__ = ["BaseExportAction", "BaseExportParams", "ExportProgress"]
 
@@ -58,7 +58,7 @@ class BaseExportAction(CategoryAction[P], Generic[P]):
 
     def output_path(self, name: str | os.PathLike[str]) -> Path:
         """``output_dir / name``, refusing names that would land outside ``output_dir``."""
-        from ...clients.paths import safe_join
+        from ....clients.paths import safe_join
 
         target = safe_join(self.output_dir, Path(name).as_posix())
         target.parent.mkdir(parents=True, exist_ok=True)
