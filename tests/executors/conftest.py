@@ -132,6 +132,43 @@ class TwoSteps(BaseAction[StepsParams]):
         registry.register(Wait())
 
 
+@action(name="exits")
+def exits(params: dict, ctx: RuntimeContext) -> None:
+    ctx.log("exiting", {})
+    raise SystemExit(3)
+
+
+@action(name="selfref")
+def selfref(params: dict, ctx: RuntimeContext) -> dict:
+    result = {"name": "loop"}
+    result["self"] = result
+    return result
+
+
+class PidParams(BaseModel):
+    pidfile: str
+
+
+@action(name="fork_and_die")
+def fork_and_die(params: PidParams, ctx: RuntimeContext) -> None:
+    """Dies while a forked child (which inherited the event pipe) sleeps on."""
+    ctx.log("forking", {})
+    child = os.fork()
+    if child == 0:
+        time.sleep(30)
+        os._exit(0)
+    Path(params.pidfile).write_text(str(child))
+    os._exit(9)
+
+
+@action(name="leak_thread")
+def leak_thread(params: dict, ctx: RuntimeContext) -> dict:
+    import threading
+
+    threading.Thread(target=time.sleep, args=(30,), daemon=False).start()
+    return {"ok": True}
+
+
 class EchoParams(BaseModel):
     text: str
     times: int = Field(default=1, ge=1, le=10)

@@ -33,6 +33,8 @@ def ray_cluster():
         mp.setenv("RAY_AUTH_MODE", "disabled")  # same on the cluster and the Jobs client
         # a loaded 2-core box can take more than the default 15 s to start Ray's agents
         mp.setenv("RAY_agent_register_timeout_ms", "120000")
+        # a secret in the shell that starts Ray: its workers inherit it, actions must not
+        mp.setenv("CALLER_SECRET_TOKEN", "canary123")
         ray = pytest.importorskip("ray")
         from synapse_sdk.plugins.executors.ray import loopback_env
 
@@ -112,6 +114,34 @@ def test_a_crashed_ray_worker_is_a_failed_run(ray_tasks, plugin_dir):
     assert run.status is RunStatus.FAILED
     assert isinstance(run.error, WorkerLostError)
     assert "died" in str(run.error)
+
+
+def test_a_ray_task_sees_a_minimal_environment_with_its_env(ray_tasks, plugin_dir):
+    from synapse_sdk.plugins.executors import ActionRef
+
+    ref = ActionRef(entry("environ"), plugin_dir, env={"PLUGIN_VAR": "from-config"})
+    run = ray_tasks.run(ref, {}, env={"RUN_VAR": "1"})
+
+    result = run.raise_for_status().result
+    assert "CALLER_SECRET_TOKEN" not in result["os_env"]
+    assert result["plugin_var"] == "from-config"
+    assert result["ctx_env"] == {"PLUGIN_VAR": "from-config", "RUN_VAR": "1"}
+
+
+def test_a_ray_jobs_command_line_carries_no_request(ray_cluster, plugin_dir):
+    from synapse_sdk.plugins.executors import ActionRef
+
+    jobs = get_executor("ray-job", address=ray_cluster)
+    ref = ActionRef(entry("environ"), plugin_dir, env={"CONFIG_SECRET": "canary789"})
+    handle = jobs.submit(ref, {})
+    run = handle.wait(120)
+
+    entrypoint = jobs.client.get_job_info(handle.job_id).entrypoint
+    assert run.result["ctx_env"] == {"CONFIG_SECRET": "canary789"}
+    assert "SYNAPSE_RUN_REQUEST" not in run.result["os_env"]  # taken out before the action
+    assert "--request-env" in entrypoint
+    assert "canary789" not in entrypoint
+    assert len(entrypoint) < 200  # the request (env, backend token) is not on it, encoded or not
 
 
 def test_a_ray_job_ships_the_plugin_and_streams_events(ray_cluster, plugin_dir):

@@ -16,9 +16,12 @@ the same stream as in-process) and builds the same :class:`~synapse_sdk.plugins.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import select
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -159,6 +162,58 @@ def open_backend(config: Mapping[str, Any] | None) -> Any:
         http = importlib.import_module("synapse_sdk.clients.http")  # needs the `http` extra
         return http.HttpBackendClient(str(url), token=config.get("token"))
     return None
+
+
+def read_messages(fd: int, process: Any, interval: float = 0.5) -> Iterator[dict[str, Any]]:
+    """A worker's JSON messages from the read end ``fd`` of its pipe (closed at the end).
+
+    Ends at EOF, or once ``process`` (``poll()``) has exited and nothing is left to read: a
+    child the action forked may hold the pipe open long after the worker died, and the
+    caller must not wait for it.
+    """
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    buffer = b""
+    try:
+        while True:
+            if not poller.poll(interval * 1000):
+                if process.poll() is not None:
+                    return
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return
+            *lines, buffer = (buffer + chunk).split(b"\n")
+            for line in lines:
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    continue
+    finally:
+        os.close(fd)
+
+
+def end_lost_job(
+    config: Mapping[str, Any], run_id: str, action: str, status: RunStatus, message: str
+) -> None:
+    """Mark the backend job of a run whose worker was lost as ended (``status``).
+
+    The worker records its run as a job itself, so when it dies (SIGKILL, out of memory)
+    nobody else would end that job: it would stay ``running`` forever. A run that never got
+    as far as creating its job is recorded here.
+    """
+    client = open_backend(config)
+    try:
+        job = next((j for j in client.list_jobs(status="running") if j["run_id"] == run_id), None)
+        if job is None:
+            if any(j["run_id"] == run_id for j in client.list_jobs()):
+                return  # the worker ended its job before it was lost
+            job = client.create_job(action, run_id=run_id)
+        client.update_job(job["id"], status=status.value, error=message)
+    finally:
+        close = getattr(client, "close", None)
+        if close is not None:
+            close()
 
 
 # -- errors over the wire -----------------------------------------------------------------------
@@ -341,6 +396,13 @@ class RunHandle:
                 str(error),
             )
             self.relay(event)
+        if self.backend:
+            try:
+                end_lost_job(self.backend, self.run_id, self.action, status, str(error))
+            except Exception as exc:  # the run record must not be lost with the backend
+                self.ctx.logger.warning(
+                    "could not end the backend job of run %s: %s", self.run_id, exc
+                )
         self._complete(status, None, error, None)
 
     def _complete(

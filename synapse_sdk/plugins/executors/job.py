@@ -30,7 +30,7 @@ from ..errors import CancelledError, ConfigError, WorkerLostError
 from ..run import RunStatus
 from ._base import BaseExecutor, Submission
 from ._env import caller_pythonpath, worker_env
-from ._protocol import RunHandle
+from ._protocol import RunHandle, read_messages
 from .task import exit_reason
 
 __all__ = ["JobExecutor", "JobHandle", "ensure_venv"]
@@ -121,8 +121,12 @@ class JobExecutor(BaseExecutor):
         handle.dir.mkdir(parents=True, exist_ok=True)
         handle.log_path = handle.dir / "job.log"
         request = submission.request
+        # only this user may read it (the plugin's env, a backend token); the job removes it
+        # once read, and the reader below if the job never got that far
         request_path = handle.dir / "request.json"
-        request_path.write_text(json.dumps(request), encoding="utf-8")
+        fd = os.open(request_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(request, fh)
         python, pythonpath = self.python, True
         if self.venv:
             packaging = ref.packaging  # config.yaml's settings win over the executor's
@@ -169,7 +173,7 @@ class JobExecutor(BaseExecutor):
         self.jobs[handle.job_id] = handle
         reader = threading.Thread(
             target=self._read,
-            args=(handle, os.fdopen(evt_r, "rb")),
+            args=(handle, evt_r),
             name=f"synapse-job-{handle.job_id}",
             daemon=True,
         )
@@ -199,20 +203,17 @@ class JobExecutor(BaseExecutor):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _read(self, handle: JobHandle, events: IO[bytes]) -> None:
+    def _read(self, handle: JobHandle, events_fd: int) -> None:
         done: dict[str, Any] | None = None
-        with events:
-            for line in events:
-                try:
-                    message = json.loads(line)
-                except ValueError:
-                    continue
-                if message.get("kind") == "done":
-                    done = message  # the job is finished when its process is: exit code known
-                else:
-                    handle.feed(message)
         assert handle.process is not None
+        for message in read_messages(events_fd, handle.process):
+            if message.get("kind") == "done":
+                done = message  # the job is finished when its process is: exit code known
+            else:
+                handle.feed(message)
         code = handle.process.wait()
+        with contextlib.suppress(OSError):
+            (handle.dir / "request.json").unlink()
         if done is not None:
             handle.feed(done)
         if not handle.done():

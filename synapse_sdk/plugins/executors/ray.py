@@ -21,7 +21,6 @@ Ray 2.60+ turns token auth on for local clusters: the Jobs client needs ``RAY_AU
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import queue
@@ -36,11 +35,13 @@ from ..errors import CancelledError, WorkerLostError
 from ..events import Sink
 from ..run import Run, RunStatus
 from ._base import BaseExecutor, Submission
+from ._env import KEEP
 from ._protocol import LINE_PREFIX, RunHandle
 
 __all__ = ["RayJobExecutor", "RayServeExecutor", "RayTaskExecutor", "ensure_ray"]
 
 _WORKER_MODULE = "synapse_sdk.plugins.executors.worker"
+_REQUEST_VAR = "SYNAPSE_RUN_REQUEST"
 
 
 def _import_ray() -> Any:
@@ -87,17 +88,33 @@ def ensure_ray(address: str | None = None, **init_options: Any) -> Any:
 # -- ray-task ------------------------------------------------------------------------------------
 
 
+def _ray_worker_keeps(name: str) -> bool:
+    """What a Ray worker's ``os.environ`` keeps during a run: what every worker keeps (see
+    :mod:`._env`), Python's and Ray's own variables, and the devices Ray assigned."""
+    return (
+        name in KEEP
+        or name.startswith(("LC_", "PYTHON", "RAY_"))
+        or name.endswith(("_VISIBLE_DEVICES", "_VISIBLE_CORES", "_VISIBLE_CHIPS"))
+        or name == "OMP_NUM_THREADS"
+    )
+
+
 def _task_body(request: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
     """The Ray task: run the request in a thread and yield its messages as they come (each
-    yield carries every message waiting at that moment: one object per burst, not per event)."""
-    from .worker import execute_request
+    yield carries every message waiting at that moment: one object per burst, not per event).
+
+    Ray workers inherit the environment of whoever started Ray (the caller's shell, with its
+    tokens and cloud keys): the run sees only a minimal one, as in every other mode."""
+    from .worker import execute_request, run_environ
 
     messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
     contexts: list[RuntimeContext] = []
 
     def work() -> None:
         try:
-            messages.put(execute_request(request, messages.put, on_context=contexts.append))
+            with run_environ(request.get("env") or {}, keep=_ray_worker_keeps):
+                message = execute_request(request, messages.put, on_context=contexts.append)
+            messages.put(message)
         finally:
             messages.put(None)
 
@@ -291,9 +308,12 @@ class RayJobExecutor(BaseExecutor):
             if ref.plugin and os.path.isdir(ref.plugin):
                 request["plugin"] = "."
         runtime_env["env_vars"] = {**runtime_env.get("env_vars", {}), **submission.env}
-        payload = base64.b64encode(json.dumps(request).encode()).decode()
+        # the request (env, backend token) goes in the job's environment, which only its
+        # user can read, never on the command line every local user sees in /proc/*/cmdline;
+        # the worker takes it out of os.environ before the action starts
+        runtime_env["env_vars"][_REQUEST_VAR] = json.dumps(request)
         entrypoint = (
-            f"{self.python} -m {_WORKER_MODULE} --once --event-stdout --request-b64 {payload}"
+            f"{self.python} -m {_WORKER_MODULE} --once --event-stdout --request-env {_REQUEST_VAR}"
         )
         handle.client = self.client
         handle.job_id = self._submit(

@@ -28,7 +28,7 @@ from ..errors import CancelledError, WorkerLostError
 from ..run import Run, RunStatus
 from ._base import BaseExecutor, Submission
 from ._env import worker_env
-from ._protocol import ActionRef, RunHandle, to_ref
+from ._protocol import ActionRef, RunHandle, read_messages, to_ref
 
 __all__ = ["TaskExecutor"]
 
@@ -70,7 +70,7 @@ class _Worker:
             os.close(cmd_r)
             os.close(evt_w)
         self.commands: IO[bytes] = os.fdopen(cmd_w, "wb")
-        self.events: IO[bytes] = os.fdopen(evt_r, "rb")
+        self.events_fd = evt_r
         self.lock = threading.Lock()
         self.current: RunHandle | None = None
         self.ready = threading.Event()
@@ -91,11 +91,7 @@ class _Worker:
         return True
 
     def _read(self) -> None:
-        for line in self.events:
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
+        for message in read_messages(self.events_fd, self.proc):
             kind = message.get("kind")
             if kind == "ready":
                 self.ready.set()
@@ -110,7 +106,6 @@ class _Worker:
                 self.pool._finished(self)
         self.alive = False
         code = self.proc.wait()
-        self.events.close()
         with self.lock, contextlib.suppress(OSError):
             self.commands.close()
         self.pool._lost(self, code)

@@ -6,10 +6,17 @@ streams every event back as one JSON line (see :mod:`._protocol`). Two modes:
 
 * pool (``--cmd-fd R --event-fd W``): a warm worker of the task pool; it reads requests and
   ``cancel`` messages as JSON lines from fd R, runs one request at a time, and exits at EOF.
-* once (``--once --request FILE`` or ``--request-b64 DATA``): one run, then exit (jobs).
-  Events go to ``--event-fd`` or, with ``--event-stdout``, to stdout as prefixed lines (Ray
-  jobs, where the log is the only channel). SIGTERM cancels the run cooperatively, so the
-  action rolls back before the process exits.
+* once (``--once --request FILE`` or ``--request-env NAME``): one run, then exit (jobs). The
+  request file is removed once read, and the variable taken out of ``os.environ``, so the
+  action never sees the request (its env from config.yaml, a backend token). Events go to
+  ``--event-fd`` or, with ``--event-stdout``, to stdout as prefixed lines (Ray jobs, where the
+  log is the only channel). SIGTERM cancels the run cooperatively, so the action rolls back
+  before the process exits.
+
+The run's env (the plugin's ``env`` and the caller's ``env=``) is in ``ctx.env`` and, while
+the run lasts, in ``os.environ`` in every mode (a job's process starts with it; a pool worker
+sets it for the run and restores its own after). A worker exits as soon as its work is done:
+threads an action leaves behind do not hold the process (or the result) open.
 
 The exit code of a once-run is 0 when it succeeded, 1 when it failed and 2 when cancelled.
 """
@@ -17,7 +24,6 @@ The exit code of a once-run is 0 when it succeeded, 1 when it failed and 2 when 
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import importlib
 import json
@@ -28,11 +34,11 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
 from ..context import RuntimeContext
-from ..errors import ActionDefinitionError, PluginError
+from ..errors import ActionDefinitionError, ExecutionError, PluginError
 from ..events import Event, jsonable
 from ..run import RunStatus, execute_spec
 from ..spec import ActionSpec, as_spec
@@ -96,7 +102,11 @@ class _WireSink:
         self._write = write
 
     def emit(self, event: Event) -> None:
-        self._write({"kind": "event", "event": event.to_dict()})
+        try:
+            data = event.to_dict()
+        except RecursionError:
+            return  # data that refers to itself: the done message reports a result like that
+        self._write({"kind": "event", "event": data})
 
 
 def execute_request(
@@ -116,11 +126,23 @@ def execute_request(
     t0 = time.perf_counter()
 
     def done(status: RunStatus, result: Any, error: BaseException | None, tb: str | None) -> dict:
+        try:
+            data = jsonable(result)
+        except RecursionError as exc:
+            data, status, tb = None, RunStatus.FAILED, None
+            error = ExecutionError(
+                f"Action {name or request.get('entrypoint')!r} returned a result that contains "
+                "itself, which cannot be sent back as JSON",
+                action=name,
+                hint="return plain data (dicts, lists, numbers, strings) or a pydantic model "
+                "without cycles",
+            )
+            error.__cause__ = exc
         return {
             "kind": "done",
             "run_id": run_id,
             "status": status.value,
-            "result": jsonable(result),
+            "result": data,
             "error": error_to_json(error, tb),
             "started_at": started,
             "duration": time.perf_counter() - t0,
@@ -147,6 +169,29 @@ def execute_request(
         on_context(ctx)
     run = execute_spec(spec, params, ctx=ctx, sinks=[_WireSink(write)])
     return done(run.status, run.result, run.error, run.traceback)
+
+
+@contextlib.contextmanager
+def run_environ(
+    env: Mapping[str, str], *, keep: Callable[[str], bool] | None = None
+) -> Iterator[None]:
+    """``os.environ`` for one run in a long-lived worker: ``env`` laid over it and, with
+    ``keep``, every variable ``keep`` refuses removed; all restored afterwards."""
+    environ = os.environ
+    removed = {} if keep is None else {k: v for k, v in environ.items() if not keep(k)}
+    before = {k: environ.get(k) for k in env}
+    for key in removed:
+        del environ[key]
+    environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                environ.pop(key, None)
+            else:
+                environ[key] = value
+        environ.update(removed)
 
 
 # -- pool mode -----------------------------------------------------------------------------------
@@ -212,7 +257,8 @@ def _serve_pool(cmd_fd: int, event_fd: int) -> int:
         request = requests.get()
         if request is None:
             return 0
-        message = execute_request(request, write, on_context=register)
+        with run_environ(request.get("env") or {}):
+            message = execute_request(request, write, on_context=register)
         with lock:
             active.pop(str(request["run_id"]), None)
         write(message)
@@ -249,10 +295,15 @@ def _run_once(
 
 
 def _read_request(args: argparse.Namespace) -> dict[str, Any]:
-    if args.request_b64:
-        return dict(json.loads(base64.b64decode(args.request_b64)))
-    with open(args.request, encoding="utf-8") as fh:
-        return dict(json.load(fh))
+    """The once-run's request; its file is removed and its variable unset once read."""
+    if args.request_env:
+        return dict(json.loads(os.environ.pop(args.request_env)))
+    try:
+        with open(args.request, encoding="utf-8") as fh:
+            return dict(json.load(fh))
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(args.request)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -263,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--event-stdout", action="store_true")
     parser.add_argument("--once", action="store_true")
     parser.add_argument("--request")
-    parser.add_argument("--request-b64")
+    parser.add_argument("--request-env")
     parser.add_argument("--preload", action="append", default=[])
     args = parser.parse_args(argv)
     stop = _StopOnTerm()
@@ -287,5 +338,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _serve_pool(args.cmd_fd, args.event_fd)
 
 
+def _exit(code: int) -> None:
+    """Exit now: the run's sinks are closed and its result sent, so threads the action left
+    behind (non-daemon ones included) must not keep the process, and the caller, waiting."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main())
