@@ -116,7 +116,7 @@ def bench_serve(plugin_dir: str, base: float, n: int = 200) -> None:
         t0 = time.perf_counter()
         handle = executor.serve(ENTRY, plugin_dir=plugin_dir)
         t_start = time.perf_counter() - t0
-        with httpx.Client(base_url=handle.url) as client:
+        with httpx.Client(base_url=handle.url, headers=handle.headers) as client:
             for _ in range(20):
                 client.post("/run", json={})
             latencies = []
