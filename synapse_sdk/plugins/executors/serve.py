@@ -14,8 +14,9 @@
 background thread and returns a :class:`ServeHandle` (``url``, ``token``, ``stop()``).
 
 Security model. The endpoint runs code, so by default only this user's own processes reach
-it: it binds 127.0.0.1; every route but ``/health`` needs ``Authorization: Bearer <token>``
-with a token generated per endpoint (``handle.token``; ``ServeExecutor(token='...')`` sets
+it: it binds 127.0.0.1; ``POST /run`` needs ``Authorization: Bearer <token>`` (only
+``/health`` and the API description, ``/schema``, ``/openapi.json`` and ``/docs``, do not) with
+a token generated per endpoint (``handle.token``; ``ServeExecutor(token='...')`` sets
 one, ``token=False`` serves without one); a request whose ``Host`` is not the bound address
 or whose ``Origin`` is another site's is refused (**403**, against DNS rebinding and web
 pages); and ``POST /run`` takes only ``application/json``, which a web page cannot send
@@ -51,7 +52,8 @@ __all__ = ["ServeExecutor", "ServeHandle", "build_app", "post_run", "resolve_spe
 
 #: the header that ties a request from :meth:`ServeExecutor.run` to its caller's sinks
 CALL_HEADER = "X-Synapse-Call"
-_OPEN_PATHS = ("/health",)
+#: what needs no token: liveness and the API's description, which hold no data
+_OPEN_PATHS = ("/health", "/schema", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 _WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 
 
@@ -88,8 +90,9 @@ def build_app(
 
     ``env`` and ``client`` build each request's RuntimeContext; ``sinks`` is a factory called
     once per request for the sinks of that run (e.g. a run log per request). ``token``: the
-    bearer token every route but ``/health`` requires; ``hosts``: the ``host:port`` values a
-    request's ``Host`` (and ``Origin``) may name (None: not checked). ``calls`` holds the
+    bearer token ``POST /run`` requires (``/health`` and the API description stay open);
+    ``hosts``: the ``host:port`` values a request's ``Host`` (and ``Origin``) may name (None:
+    not checked). ``calls`` holds the
     contexts and sinks of the runs :meth:`ServeExecutor.run` posts, by call id.
     """
     fastapi = _require_fastapi()
