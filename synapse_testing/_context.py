@@ -1,4 +1,4 @@
-"""``RecordingContext``: a real RuntimeContext that keeps every event it emits."""
+"""``RecordingContext``: a real RuntimeContext that records the events it emits."""
 
 from __future__ import annotations
 
@@ -7,29 +7,58 @@ from typing import Any
 
 from synapse_sdk.plugins.context import RuntimeContext
 from synapse_sdk.plugins.events import Event, ProgressEvent, Sink
+from synapse_sdk.plugins.run import RunRecord
 
 from ._views import ANY, AnyStep, EventViews
 
 __all__ = ["RecordingContext"]
 
+#: What a RecordingContext keeps by default: every event of any test-sized run; beyond that,
+#: 10,000 evenly spaced progress / metrics samples per step and the first and last 50,000
+#: of the other events (``keep_all=True`` keeps everything).
+SAMPLES_PER_STEP = 10_000
+HEAD_TAIL = 50_000
+
+
+class _AllEvents(list[Event]):
+    """The ``keep_all=True`` record: a list that is also a sink."""
+
+    __slots__ = ()
+    emit = list.append
+
+    def events(self) -> list[Event]:
+        return self
+
+    def omitted(self) -> dict[str, int]:
+        return {}
+
+    def size(self) -> int:
+        return len(self)
+
 
 class _Recorder:
-    """The sink that appends to the context's ``events`` list."""
+    """The context's recording sink (its ``emit`` is replaced by ``cancel_when``)."""
 
     __slots__ = ("emit",)
 
-    def __init__(self, events: list[Event]) -> None:
-        self.emit: Callable[[Event], None] = events.append
+    def __init__(self, emit: Callable[[Event], None]) -> None:
+        self.emit = emit
 
 
 class RecordingContext(EventViews, RuntimeContext):
-    """A :class:`~synapse_sdk.plugins.RuntimeContext` that records every event in ``.events``.
+    """A :class:`~synapse_sdk.plugins.RuntimeContext` that records its events in ``.events``.
 
     It is the real context (same events, logger, cancellation, env and client semantics) with
     one extra sink, so an action behaves exactly as it does in production. The views of
     :class:`~synapse_testing.EventViews` read the recording: ``progress_timeline()``,
     ``metrics_series()``, ``metrics(key)``, ``logs()``, ``messages()``, ``warnings()``,
     ``step_events()`` and ``timeline()``.
+
+    Memory is bounded: a run of any test size is recorded whole; past 10,000 progress (or
+    metrics) events of one step the timeline keeps evenly spaced samples with the first and
+    the last, and past 100,000 other events their first and last 50,000. ``omitted`` counts
+    what was left out. ``keep_all=True`` (or ``@pytest.mark.synapse(keep_all_events=True)``)
+    keeps every event.
     """
 
     def __init__(
@@ -40,10 +69,15 @@ class RecordingContext(EventViews, RuntimeContext):
         run_id: str | None = None,
         sinks: Iterable[Sink] = (),
         action_name: str | None = None,
+        keep_all: bool = False,
     ) -> None:
-        self.events: list[Event] = []
-        self._recorder = _Recorder(self.events)
+        self.keep_all = keep_all
+        self._record: Any = (
+            _AllEvents() if keep_all else RunRecord(samples=SAMPLES_PER_STEP, head_tail=HEAD_TAIL)
+        )
+        self._cached: tuple[int, list[Event]] = (0, [])
         self._cancel_checks: list[Callable[[Event], bool]] = []
+        self._recorder = _Recorder(self._record.emit)
         super().__init__(
             env=env,
             client=client,
@@ -51,6 +85,20 @@ class RecordingContext(EventViews, RuntimeContext):
             sinks=(self._recorder, *sinks),
             action_name=action_name,
         )
+
+    @property
+    def events(self) -> list[Event]:  # type: ignore[override]
+        """The recorded events in emission order."""
+        size = self._record.size()
+        if self._cached[0] != size or self.keep_all:
+            self._cached = (size, self._record.events())
+        return self._cached[1]
+
+    @property
+    def omitted(self) -> dict[str, int]:
+        """How many events of each type the bounded recording left out (see the class)."""
+        result: dict[str, int] = self._record.omitted()
+        return result
 
     def __repr__(self) -> str:
         return (
@@ -63,11 +111,11 @@ class RecordingContext(EventViews, RuntimeContext):
         as a user pressing Cancel then would: the action stops at its next cancellation point
         (``set_progress``, ``check_cancelled``) and the run ends ``cancelled``."""
         self._cancel_checks.append(predicate)
-        append = self.events.append
+        record = self._record.emit
         checks = self._cancel_checks
 
         def emit(event: Event) -> None:
-            append(event)
+            record(event)
             if not self.cancelled and any(check(event) for check in checks):
                 self.cancel()
 
@@ -88,4 +136,4 @@ class RecordingContext(EventViews, RuntimeContext):
 
     def fresh(self) -> RecordingContext:
         """A new recording context with the same env and client (for one more run)."""
-        return RecordingContext(env=self.env, client=self.client)
+        return RecordingContext(env=self.env, client=self.client, keep_all=self.keep_all)

@@ -133,7 +133,7 @@ class ActionRunner:
         else:
             own = self._env if env is None else env
             merged = {**config_env, **own} if config_env else own
-            ctx = RecordingContext(env=merged, client=base.client)
+            ctx = RecordingContext(env=merged, client=base.client, keep_all=base.keep_all)
         self.contexts.append(ctx)
         return ctx
 

@@ -32,11 +32,13 @@ __all__ = [
 
 _MARKER = (
     "synapse(*, env=None, backend=<a fresh FakeBackend>, strict=True, allow_unused=False, "
-    "allow_warnings=False, mask=True): options of the synapse_* fixtures for one test. env: the "
-    "RuntimeContext env; backend: a FakeBackend to use, a function seeding the fresh one, or "
+    "allow_warnings=False, mask=True, keep_all_events=False): options of the synapse_* "
+    "fixtures for one test. env: the RuntimeContext env; backend: a FakeBackend to use, a "
+    "function seeding the fresh one, or "
     "None for no ctx.client; strict=False turns off the teardown checks; allow_unused: seeded "
     "datasets/models may stay unread; allow_warnings: warning events need not be checked; "
-    "mask=False keeps volatile values in synapse_snapshot."
+    "mask=False keeps volatile values in synapse_snapshot; keep_all_events: synapse_ctx records "
+    "every event (by default a long run's progress is thinned to 10,000 samples per step)."
 )
 
 _DEFAULT_BACKEND: Any = object()
@@ -50,6 +52,7 @@ def _marker_signature(
     allow_unused: bool = False,
     allow_warnings: bool = False,
     mask: bool = True,
+    keep_all_events: bool = False,
 ) -> None:
     """The accepted keywords of ``@pytest.mark.synapse`` (bound to catch typos)."""
 
@@ -67,6 +70,7 @@ class _State:
         "backend",
         "contexts",
         "env",
+        "keep_all_events",
         "mask",
         "runner",
         "strict",
@@ -79,6 +83,7 @@ class _State:
         self.allow_unused: bool = bool(options["allow_unused"])
         self.allow_warnings: bool = bool(options["allow_warnings"])
         self.mask: bool = bool(options["mask"])
+        self.keep_all_events: bool = bool(options["keep_all_events"])
         self.contexts: list[RecordingContext] = []
         self.runner: ActionRunner | None = None
 
@@ -234,7 +239,7 @@ def synapse_ctx(
 
     state = _state(request)
     client = None if state.backend is None else synapse_backend
-    ctx = RecordingContext(env=state.env, client=client)
+    ctx = RecordingContext(env=state.env, client=client, keep_all=state.keep_all_events)
     state.contexts.append(ctx)
     with warnings_ledger() as checked:
         yield ctx

@@ -12,6 +12,7 @@ job** (:func:`job_sinks`).
 from __future__ import annotations
 
 import traceback
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -21,10 +22,19 @@ from typing import Any
 from .context import RuntimeContext, new_run_id
 from .enums import RunStatus
 from .errors import CancelledError, ExecutionError, PluginError
-from .events import Event, ResultEvent, RunFinished, RunStarted, Sink, jsonable
+from .events import (
+    Event,
+    MetricsEvent,
+    ProgressEvent,
+    ResultEvent,
+    RunFinished,
+    RunStarted,
+    Sink,
+    jsonable,
+)
 from .spec import ActionSpec
 
-__all__ = ["Run", "RunStatus", "execute_spec", "job_sinks"]
+__all__ = ["Run", "RunRecord", "RunStatus", "execute_spec", "job_sinks"]
 
 
 @dataclass(slots=True)
@@ -34,6 +44,11 @@ class Run:
     ``error`` is a PluginError (ExecutionError for a failure inside the action, with the
     original exception as ``__cause__``; CancelledError for a cancelled run) and
     ``traceback`` the formatted traceback of the original exception.
+
+    ``events`` is the run's timeline in bounded memory (see :class:`RunRecord`): every event
+    of a short run; for a long one, the progress and metrics of each step thinned to evenly
+    spaced samples (first and last kept), and the first and last logs. ``omitted`` counts,
+    per event type, what was left out (the JSONL run log keeps everything).
     """
 
     run_id: str
@@ -47,6 +62,7 @@ class Run:
     started_at: float = 0.0
     finished_at: float = 0.0
     duration: float = 0.0
+    omitted: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -92,6 +108,7 @@ class Run:
             "finished_at": self.finished_at,
             "duration": self.duration,
             "events": [e.to_dict() for e in self.events],
+            "events_omitted": dict(self.omitted),
         }
 
 
@@ -127,7 +144,7 @@ def execute_spec(
     """
     if ctx is not None and (env is not None or client is not None):
         raise TypeError("pass env/client either to run_action or to the RuntimeContext, not both")
-    events = _RunEvents()
+    events = RunRecord()
     extra = list(sinks) if sinks else []
     backend = client if ctx is None else ctx.client
     if backend is not None:
@@ -158,11 +175,108 @@ def execute_spec(
         _close(extra, ctx)
 
 
-class _RunEvents(list[Event]):
-    """The run's own record of its events: a list that is also a Sink (emit = append)."""
+class _Thinned:
+    """Evenly spaced samples of one step's progress (or metrics), in at most ``limit + 1``.
 
-    __slots__ = ()
-    emit = list.append
+    Every ``stride``-th event is kept; when the samples pass ``limit``, every other one is
+    dropped and the stride doubles. The first event is always a sample, the latest is kept
+    aside, so a timeline keeps its start and its end.
+    """
+
+    __slots__ = ("count", "kept", "last", "limit", "stride")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.stride = 1
+        self.count = 0
+        self.kept: list[Event] = []
+        self.last: Event | None = None
+
+
+class RunRecord:
+    """The sink that keeps a run's timeline in bounded memory (what ``Run.events`` shows).
+
+    Memory does not grow with the number of events: progress and metrics are thinned per
+    step to at most ``samples`` evenly spaced events plus the latest one; logs, warnings and
+    the other events keep the first and the last ``head_tail`` of them. Run start, result and
+    end are always kept. What was left out is counted per event type (``omitted``).
+    """
+
+    __slots__ = ("_head", "_metrics", "_other", "_progress", "_seen", "_tail", "samples")
+
+    def __init__(self, *, samples: int = 256, head_tail: int = 5000) -> None:
+        self.samples = samples
+        self._progress: dict[str | None, _Thinned] = {}
+        self._metrics: dict[str | None, _Thinned] = {}
+        self._head = head_tail
+        self._other: list[Event] = []  # the first `head_tail` events of the other kinds
+        self._tail: deque[Event] = deque(maxlen=head_tail)  # and the latest ones
+        self._seen = 0
+
+    def emit(self, event: Event) -> None:
+        cls = event.__class__
+        if cls is ProgressEvent or cls is MetricsEvent:
+            # the hot path (a progress report per batch): a count and, now and then, a sample
+            table = self._progress if cls is ProgressEvent else self._metrics
+            step = event.step  # type: ignore[attr-defined]
+            series = table.get(step)
+            if series is None:
+                series = table[step] = _Thinned(self.samples)
+            series.last = event
+            count = series.count
+            series.count = count + 1
+            if count % series.stride:
+                return
+            kept = series.kept
+            kept.append(event)
+            if len(kept) > series.limit:
+                del kept[1::2]
+                series.stride *= 2
+            return
+        self._seen += 1
+        if len(self._other) < self._head:
+            self._other.append(event)
+        else:
+            self._tail.append(event)
+
+    def events(self) -> list[Event]:
+        """The kept events in emission order."""
+        out = [*self._other, *self._tail]
+        for table in (self._progress, self._metrics):
+            for series in table.values():
+                out += series.kept
+                last = series.last
+                if last is not None and (not series.kept or series.kept[-1] is not last):
+                    out.append(last)
+        out.sort(key=_seq)
+        return out
+
+    def size(self) -> int:
+        """How many events it was given."""
+        return self._seen + sum(
+            series.count for table in (self._progress, self._metrics) for series in table.values()
+        )
+
+    def omitted(self) -> dict[str, int]:
+        """How many events of each type were left out, e.g. ``{'progress': 999_700}``."""
+        out: dict[str, int] = {}
+        for kind, table in (("progress", self._progress), ("metrics", self._metrics)):
+            dropped = 0
+            for series in table.values():
+                kept = len(series.kept)
+                if series.last is not None and (not kept or series.kept[-1] is not series.last):
+                    kept += 1
+                dropped += series.count - kept
+            if dropped:
+                out[kind] = dropped
+        others = self._seen - len(self._other) - len(self._tail)
+        if others:
+            out["other"] = others
+        return out
+
+
+def _seq(event: Event) -> int:
+    return event.seq
 
 
 def _close(sinks: list[Sink], ctx: RuntimeContext) -> None:
@@ -199,12 +313,10 @@ _FAILED = RunStatus.FAILED
 
 
 def _execute(
-    spec: ActionSpec, params: Any, ctx: RuntimeContext, events: _RunEvents, started: float
+    spec: ActionSpec, params: Any, ctx: RuntimeContext, record: RunRecord, started: float
 ) -> Run:
-    """Run the action in ``ctx`` (subscribed to already), from RunStarted to RunFinished.
-
-    While the run's own record ``events`` is the context's only sink (the common case),
-    events are appended to it directly. The result and the end are stamped ``started`` plus
+    """Run the action in ``ctx`` (subscribed to ``record`` already), from RunStarted to
+    RunFinished. The result and the end are stamped ``started`` plus
     the action's duration (one wall-clock read per run). A KeyboardInterrupt is recorded
     (RunFinished, cancelled) and raised again.
     """
@@ -213,7 +325,7 @@ def _execute(
     seq = ctx._seq
     t0 = ctx._t0
     sinks = ctx._sinks
-    deliver = events.append if len(sinks) == 1 and sinks[0] is events else ctx.emit
+    deliver = record.emit if len(sinks) == 1 and sinks[0] is record else ctx.emit
     deliver(_event(RunStarted, (run_id, next(seq), started, started - t0, name, params)))
     status = _FAILED
     result: Any = None
@@ -237,7 +349,7 @@ def _execute(
         duration = perf_counter() - clock
         now = started + duration
         # the action may have subscribed sinks of its own meanwhile
-        deliver = events.append if len(sinks) == 1 and sinks[0] is events else ctx.emit
+        deliver = record.emit if len(sinks) == 1 and sinks[0] is record else ctx.emit
         if status is _SUCCEEDED:
             deliver(_event(ResultEvent, (run_id, next(seq), now, now - t0, result)))
         message = None if error is None else str(error)
@@ -249,4 +361,17 @@ def _execute(
         )
     if interrupted is not None:
         raise interrupted
-    return Run(run_id, name, status, params, result, error, trace, events, started, now, duration)
+    return Run(
+        run_id,
+        name,
+        status,
+        params,
+        result,
+        error,
+        trace,
+        record.events(),
+        started,
+        now,
+        duration,
+        record.omitted(),
+    )

@@ -127,7 +127,7 @@ def test_unknown_marker_option_is_a_clear_error(pytester):
         [
             "*ERROR at setup of test_it*",
             "@pytest.mark.synapse got unknown option(s) stict; options: env, backend, strict, "
-            "allow_unused, allow_warnings, mask",
+            "allow_unused, allow_warnings, mask, keep_all_events",
             "*ERROR at setup of test_positional*",
             "@pytest.mark.synapse takes keyword arguments only, got ({'A': '1'},)",
         ]
