@@ -25,13 +25,15 @@ from ipywidgets import Checkbox, Widget
 from pydantic import BaseModel, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.fields import FieldInfo
-from traitlets import TraitError
+from traitlets import CUnicode, TraitError
 
 from ..plugins.errors import ValidationError, format_loc
 
 __all__ = [
     "FieldEditor",
     "FieldSpec",
+    "NumberBox",
+    "NumberEditor",
     "ParamsForm",
     "WidgetRegistry",
     "default_registry",
@@ -39,9 +41,6 @@ __all__ = [
 ]
 
 _MISSING: Any = object()
-# Front ends hold numbers as JS doubles: keep one-sided integer bounds representable.
-_INT_LIMIT = 2**53 - 1
-_FLOAT_LIMIT = sys.float_info.max
 _LABEL_WIDTH = "170px"
 
 
@@ -55,6 +54,8 @@ class FieldSpec:
 
     ``annotation`` is the field type with ``Optional`` removed (``optional`` says whether None
     is allowed); the bounds come from the field's constraints (``Field(ge=..., lt=...)``).
+    ``required`` is true for a field without a default that must be filled in: its widget
+    starts empty, and an empty value is left out so that pydantic reports the field missing.
     """
 
     name: str
@@ -70,6 +71,7 @@ class FieldSpec:
     multiple_of: float | None = None
     max_length: int | None = None
     field_info: FieldInfo | None = None
+    required: bool = False
 
     @property
     def has_default(self) -> bool:
@@ -90,6 +92,11 @@ class FieldEditor:
     def __init__(self, widget: widgets.Widget) -> None:
         self.widget = widget
 
+    @property
+    def input(self) -> widgets.Widget:
+        """The widget holding the value (``widget`` may be a box around it)."""
+        return self.widget
+
     def get(self) -> Any:
         return self.widget.value
 
@@ -97,10 +104,10 @@ class FieldEditor:
         self.widget.value = value
 
     def observe(self, callback: Callable[[], None]) -> None:
-        self.widget.observe(lambda _change: callback(), names="value")
+        self.input.observe(lambda _change: callback(), names="value")
 
     def set_disabled(self, disabled: bool) -> None:
-        if hasattr(self.widget, "disabled"):
+        if hasattr(self.widget, "disabled"):  # TagsInput & co. (ipywidgets 8.1) have none
             self.widget.disabled = disabled
 
     def show_errors(self, errors: list[tuple[tuple[Any, ...], str]]) -> list[str]:
@@ -183,94 +190,164 @@ def _hashable(tp: Any) -> bool:
 # -- built-in factories ----------------------------------------------------------------------
 
 
-def _bounds(spec: FieldSpec, *, integer: bool, step: float) -> tuple[float | None, float | None]:
-    """Inclusive widget bounds; exclusive bounds move one step inwards."""
-    low = spec.ge
-    if spec.gt is not None:
-        low = spec.gt + step if low is None else max(low, spec.gt + step)
-    high = spec.le
-    if spec.lt is not None:
-        high = spec.lt - step if high is None else min(high, spec.lt - step)
+class NumberBox(widgets.Text):
+    """A text box holding a number exactly as typed: never clamped, rounded or reformatted.
+
+    A number assigned from Python (``box.value = 3e-4``) is shown as its shortest text
+    (``'0.0003'``); the form parses the text and pydantic judges it, so a value out of bounds
+    or not a number is an inline error next to the field, never a silent change.
+    """
+
+    value = CUnicode("", help="The number as typed").tag(sync=True)
+
+
+def _number_text(value: Any) -> str:
+    """The text that shows ``value`` exactly (``repr`` is the shortest round-trip form)."""
+    if isinstance(value, float):
+        return repr(value)
+    return "" if value is None else str(value)
+
+
+def _parse_number(text: str, *, integer: bool) -> int | float:
+    try:
+        return int(text) if integer else float(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        raise FieldInputError(f"{text!r} is not a number") from None
+    if number.is_integer():  # "1e3" or "20.0" for an int field
+        return int(number)
+    raise FieldInputError(f"{text!r} is not a whole number")
+
+
+def _valid_range(spec: FieldSpec, integer: bool) -> tuple[float, float] | None:
+    """The bounds a companion slider spans (exclusive bounds as they are), or None."""
+    low = spec.ge if spec.ge is not None else spec.gt
+    high = spec.le if spec.le is not None else spec.lt
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return None
     if integer:
-        low = None if low is None else math.ceil(low)
-        high = None if high is None else math.floor(high)
-    if low is not None and high is not None and low > high:
-        # A range narrower than one step: keep the raw bounds and let pydantic flag the value.
-        low = spec.ge if spec.ge is not None else spec.gt
-        high = spec.le if spec.le is not None else spec.lt
-    return low, high
+        low = math.floor(low) + 1 if spec.ge is None else math.ceil(low)
+        high = math.ceil(high) - 1 if spec.le is None else math.floor(high)
+    return (low, high) if low < high else None
 
 
-def _float_step(spec: FieldSpec) -> float:
-    if spec.multiple_of:
-        return float(spec.multiple_of)
-    candidates = [v for v in (spec.default, spec.ge, spec.gt, spec.le, spec.lt) if v is not None]
-    decimals = 0
-    for value in candidates:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            text = repr(float(value))
-            if "e-" in text:
-                decimals = max(decimals, int(text.split("e-")[1]))
-            elif "." in text:
-                decimals = max(decimals, len(text.split(".")[1].rstrip("0")))
-    return 10.0 ** -max(decimals, 2) if decimals else 0.01
-
-
-def _initial_number(spec: FieldSpec, low: float | None, high: float | None, zero: float) -> Any:
-    if spec.has_default:
-        return spec.default
-    value = zero
-    if low is not None and value < low:
-        value = low
-    if high is not None and value > high:
-        value = high
-    return value
-
-
-def _number_widget(spec: FieldSpec, *, integer: bool) -> widgets.Widget:
-    """A slider when both bounds exist, a bounded box for one bound, a plain box otherwise."""
+def _companion_slider(spec: FieldSpec, integer: bool) -> widgets.Widget | None:
+    """A slider beside the box when both bounds exist: logarithmic when the range spans
+    decades (a positive range over 100x, or one open at zero such as ``gt=0, le=10``)."""
+    span = _valid_range(spec, integer)
+    if span is None:
+        return None
+    low, high = span
+    common: dict[str, Any] = {"readout": False, "layout": widgets.Layout(width="180px")}
     if integer:
-        step: float = int(spec.multiple_of) if spec.multiple_of else 1
-        low, high = _bounds(spec, integer=True, step=1)
-        value: float = int(_initial_number(spec, low, high, 0))
-        limit: float
-        slider, plain, bounded, limit = (
-            widgets.IntSlider,
-            widgets.IntText,
-            widgets.BoundedIntText,
-            _INT_LIMIT,
+        return widgets.IntSlider(
+            min=int(low), max=int(high), step=int(spec.multiple_of or 1), **common
         )
-        extra: dict[str, Any] = {}
-    else:
-        step = _float_step(spec)
-        low, high = _bounds(spec, integer=False, step=step)
-        value = float(_initial_number(spec, low, high, 0.0))
-        slider, plain, bounded, limit = (
-            widgets.FloatSlider,
-            widgets.FloatText,
-            widgets.BoundedFloatText,
-            _FLOAT_LIMIT,
+    open_at_zero = low == 0 and spec.ge is None  # gt=0: any positive magnitude is valid
+    if spec.multiple_of is None and high > 0 and (open_at_zero or (low > 0 and high >= 100 * low)):
+        top = math.log10(high)
+        bottom = math.log10(low) if low > 0 else math.floor(top) - 6
+        default = spec.default if isinstance(spec.default, (int, float)) else None
+        if open_at_zero and default is not None and default > 0:
+            bottom = min(bottom, math.floor(math.log10(default)) - 1)
+        return widgets.FloatLogSlider(min=bottom, max=top, step=0.01, base=10, **common)
+    step: float = spec.multiple_of or 10.0 ** math.floor(math.log10((high - low) / 100))
+    return widgets.FloatSlider(min=low, max=high, step=step, **common)
+
+
+class NumberEditor(FieldEditor):
+    """An int or float field: a :class:`NumberBox`, with a slider beside it when both bounds
+    exist. Dragging the slider writes the box; typing in the box moves the slider when the
+    number is within its range and never the other way round, so the box keeps what was typed.
+    An empty box is a missing value for a required field and an error otherwise.
+    """
+
+    def __init__(self, spec: FieldSpec, *, integer: bool) -> None:
+        self.integer = integer
+        self.required = spec.required
+        self.box = NumberBox(
+            placeholder="required" if spec.required else "",
+            layout=widgets.Layout(width="140px"),
         )
-        decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
-        extra = {"readout_format": f".{decimals}f"}
-    if low is not None and high is not None:
-        return slider(value=value, min=low, max=high, step=step, **extra)
-    if low is None and high is None:
-        return plain(value=value, step=step)
-    return bounded(
-        value=value,
-        min=-limit if low is None else low,
-        max=limit if high is None else high,
-        step=step,
-    )
+        self.slider = _companion_slider(spec, integer)
+        self._syncing = False
+        if self.slider is None:
+            super().__init__(self.box)
+            return
+        super().__init__(widgets.HBox([self.box, self.slider]))
+        self.box.observe(self._box_changed, names="value")
+        self.slider.observe(self._slider_changed, names="value")
+
+    @property
+    def input(self) -> widgets.Widget:
+        return self.box
+
+    def get(self) -> Any:
+        text = self.box.value.strip()
+        if not text:
+            if self.required:
+                return None  # the form leaves the field out: pydantic says it is required
+            raise FieldInputError("enter a number")
+        return _parse_number(text, integer=self.integer)
+
+    def set(self, value: Any) -> None:
+        self.box.value = _number_text(value)
+
+    def set_disabled(self, disabled: bool) -> None:
+        self.box.disabled = disabled
+        if self.slider is not None:
+            self.slider.disabled = disabled
+
+    def _box_changed(self, change: Any) -> None:
+        if self._syncing or self.slider is None:
+            return
+        try:
+            number = _parse_number(change["new"].strip(), integer=self.integer)
+        except FieldInputError:
+            return
+        low, high = self._slider_range()
+        if low <= number <= high:
+            self._syncing = True
+            try:
+                self.slider.value = number
+            finally:
+                self._syncing = False
+
+    def _slider_changed(self, change: Any) -> None:
+        slider = self.slider
+        if self._syncing or slider is None:
+            return
+        value = change["new"]
+        if isinstance(slider, widgets.FloatLogSlider):
+            text = f"{value:.3g}"
+        elif self.integer:
+            text = str(int(value))
+        else:
+            digits = max(0, -math.floor(math.log10(slider.step)))
+            text = repr(round(value, digits))
+        self._syncing = True
+        try:
+            self.box.value = text
+        finally:
+            self._syncing = False
+
+    def _slider_range(self) -> tuple[float, float]:
+        slider = self.slider
+        assert slider is not None
+        if isinstance(slider, widgets.FloatLogSlider):
+            return slider.base**slider.min, slider.base**slider.max
+        return slider.min, slider.max
 
 
-def _int_widget(spec: FieldSpec) -> widgets.Widget:
-    return _number_widget(spec, integer=True)
+def _int_widget(spec: FieldSpec) -> FieldEditor:
+    return NumberEditor(spec, integer=True)
 
 
-def _float_widget(spec: FieldSpec) -> widgets.Widget:
-    return _number_widget(spec, integer=False)
+def _float_widget(spec: FieldSpec) -> FieldEditor:
+    return NumberEditor(spec, integer=False)
 
 
 def _bool_widget(spec: FieldSpec) -> widgets.Widget:
@@ -324,8 +401,15 @@ def _choices(tp: Any) -> list[tuple[str, Any]] | None:
 def _dropdown(spec: FieldSpec) -> widgets.Widget:
     options = _choices(spec.annotation) or []
     values = [v for _, v in options]
-    value = spec.default if spec.has_default and spec.default in values else values[0]
+    if spec.has_default and spec.default in values:
+        value = spec.default
+    else:  # a required choice starts unchosen: nothing is picked for the user
+        value = None if spec.required else values[0]
     return widgets.Dropdown(options=options, value=value)
+
+
+_TAGS_HINT = "type a value, Enter to add"
+_NUMBERS_HINT = "type a number, Enter to add"
 
 
 class _ListEditor(FieldEditor):
@@ -340,9 +424,9 @@ def _list_widget(spec: FieldSpec) -> FieldEditor:
     (item,) = get_args(spec.annotation) or (str,)
     initial = list(spec.default) if spec.has_default else []
     if item is int:
-        return _ListEditor(widgets.IntsInput(value=initial))
+        return _ListEditor(widgets.IntsInput(value=initial, placeholder=_NUMBERS_HINT))
     if item is float:
-        return _ListEditor(widgets.FloatsInput(value=initial))
+        return _ListEditor(widgets.FloatsInput(value=initial, placeholder=_NUMBERS_HINT))
     choices = _choices(item)
     if choices is not None:
         tags = [label for label, _ in choices]
@@ -351,10 +435,11 @@ def _list_widget(spec: FieldSpec) -> FieldEditor:
                 value=[str(getattr(v, "value", v)) for v in initial],
                 allowed_tags=tags,
                 allow_duplicates=False,
+                placeholder="pick: " + ", ".join(tags),
             ),
             dict(choices),
         )
-    return _ListEditor(widgets.TagsInput(value=[str(v) for v in initial]))
+    return _ListEditor(widgets.TagsInput(value=[str(v) for v in initial], placeholder=_TAGS_HINT))
 
 
 class _ChoiceListEditor(_ListEditor):
@@ -416,6 +501,10 @@ class _OptionalEditor(FieldEditor):
         inner.set_disabled(not enabled)
         self.toggle.observe(lambda _c: inner.set_disabled(not self.toggle.value), names="value")
 
+    @property
+    def input(self) -> widgets.Widget:
+        return self.inner.input
+
     def get(self) -> Any:
         return self.inner.get() if self.toggle.value else None
 
@@ -437,14 +526,14 @@ class _OptionalEditor(FieldEditor):
 
 
 class _ModelEditor(FieldEditor):
-    """A nested model: a bordered sub-form whose errors land next to its own fields."""
+    """A nested model: a bordered sub-form whose errors land next to its own fields (its
+    title is the row's label, shown once)."""
 
-    def __init__(self, form: ParamsForm, title: str) -> None:
+    def __init__(self, form: ParamsForm) -> None:
         self.form = form
-        header = widgets.HTML(f"<b>{_esc(title)}</b>")
         super().__init__(
             widgets.VBox(
-                [header, form.widget],
+                [form.widget],
                 layout=widgets.Layout(border="1px solid #ccc", padding="4px", margin="2px 0"),
             )
         )
@@ -487,8 +576,7 @@ def _generic_factory(tp: Any, registry: WidgetRegistry) -> Factory | None:
                 spec.annotation,
                 registry=registry,
                 values=spec.default if spec.has_default else None,
-            ),
-            spec.title,
+            )
         )
     return None
 
@@ -570,8 +658,15 @@ def _field_spec(name: str, info: FieldInfo, values: Mapping[str, Any] | None) ->
         default=default,
         optional=optional,
         field_info=info,
+        required=info.is_required() and not optional,
         **constraints,
     )
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    """pydantic's message without the ``Value error, `` its validators' errors start with."""
+    msg = str(error["msg"])
+    return msg.removeprefix("Value error, ") if error.get("type") == "value_error" else msg
 
 
 class _Row:
@@ -583,9 +678,14 @@ class _Row:
             if spec.description
             else ""
         )
+        marker = (
+            ' <span class="synapse-required" style="color:#c62828" title="required">*</span>'
+            if spec.required
+            else ""
+        )
         self.label = widgets.HTML(
             f'<span title="{_esc(spec.description or spec.name)}">{_esc(spec.title)}</span>'
-            f"{help_html}",
+            f"{marker}{help_html}",
             layout=widgets.Layout(width=_LABEL_WIDTH, min_width=_LABEL_WIDTH),
         )
         self.error = widgets.HTML("", layout=widgets.Layout(margin="0 0 0 8px"))
@@ -627,6 +727,7 @@ class ParamsForm:
         self.errors: dict[str, str] = {}
         self._error_list: list[tuple[tuple[Any, ...], str]] = []
         self.valid = True
+        self._read_only = False
         self._value: Any = None
         fields = model.model_fields if model is not None else {}
         for name, info in fields.items():
@@ -660,13 +761,7 @@ class ParamsForm:
     @property
     def widgets(self) -> dict[str, Widget]:
         """Field name -> the input widget (for an Optional field, its inner widget)."""
-        out = {}
-        for name, row in self._rows.items():
-            editor = row.editor
-            out[name] = (
-                editor.inner.widget if isinstance(editor, _OptionalEditor) else editor.widget
-            )
-        return out
+        return {name: row.editor.input for name, row in self._rows.items()}
 
     def toggle(self, name: str) -> Checkbox:
         """The enable toggle of an Optional field."""
@@ -706,8 +801,19 @@ class ParamsForm:
         self.validate()
 
     def set_disabled(self, disabled: bool) -> None:
+        self._read_only = disabled
         for row in self._rows.values():
             row.editor.set_disabled(disabled)
+
+    @property
+    def read_only(self) -> bool:
+        """True while the fields cannot be edited (the panel sets it while a run goes on)."""
+        return self._read_only
+
+    @read_only.setter
+    def read_only(self, value: bool) -> None:
+        if bool(value) != self._read_only:
+            self.set_disabled(bool(value))
 
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` after every edit (after re-validation)."""
@@ -727,18 +833,33 @@ class ParamsForm:
         """Re-validate the widgets' values; update inline messages; return ``valid``."""
         errors: list[tuple[tuple[Any, ...], str]] = []
         data: dict[str, Any] = {}
+        input_errors: list[tuple[tuple[Any, ...], str]] = []
         for name, row in self._rows.items():
             try:
-                data[name] = row.editor.get()
+                value = row.editor.get()
             except FieldInputError as exc:
-                errors.append(((name,), str(exc)))
-        if not errors and self.model is not None:
+                input_errors.append(((name,), str(exc)))
+                continue
+            if row.spec.required and (value is None or (isinstance(value, str) and not value)):
+                continue  # left out: pydantic names it missing, it is never sent as 0 or ""
+            data[name] = value
+        if self.model is not None:
             try:
                 self._value = self.model.model_validate(data)
             except PydanticValidationError as exc:
-                errors = [(tuple(e["loc"]), e["msg"]) for e in exc.errors()]
-        elif not errors:
-            self._value = data
+                # the fields whose text did not parse have their message already, and the
+                # model's own checks ran on a default in their place: not the user's values
+                failed = {loc[0] for loc, _msg in input_errors}
+                errors = [
+                    (tuple(e["loc"]), _message(e))
+                    for e in exc.errors()
+                    if not (e["loc"][0] in failed if e["loc"] else input_errors)
+                ]
+            errors = input_errors + errors
+        else:
+            errors = input_errors
+            if not errors:
+                self._value = data
         self._error_list = errors
         self.errors = {format_loc(loc): msg for loc, msg in errors}
         leftover = self._show_errors(errors)

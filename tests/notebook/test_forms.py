@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_core import core_schema
 
 from synapse_sdk.notebook import FieldEditor, FieldSpec, ParamsForm, WidgetRegistry
+from synapse_sdk.notebook.forms import NumberBox
 from synapse_sdk.plugins.errors import ValidationError
 
 
@@ -52,11 +53,11 @@ def test_each_field_type_gets_its_widget_with_defaults_filled_in():
     form = ParamsForm(TrainParams)
     w = form.widgets
     expected = {
-        "epochs": (widgets.IntSlider, 10),
-        "lr": (widgets.FloatSlider, 0.001),
-        "batch": (widgets.BoundedIntText, 32),
-        "offset": (widgets.BoundedIntText, -3),
-        "plain": (widgets.IntText, 7),
+        "epochs": (NumberBox, "10"),
+        "lr": (NumberBox, "0.001"),
+        "batch": (NumberBox, "32"),
+        "offset": (NumberBox, "-3"),
+        "plain": (NumberBox, "7"),
         "optimizer": (widgets.Dropdown, "sgd"),
         "color": (widgets.Dropdown, Color.BLUE),
         "shuffle": (widgets.Checkbox, True),
@@ -67,7 +68,7 @@ def test_each_field_type_gets_its_widget_with_defaults_filled_in():
         "at": (widgets.NaiveDatetimePicker, datetime.datetime(2024, 5, 1, 12, 30)),
         "tags": (widgets.TagsInput, ["a", "b"]),
         "sizes": (widgets.IntsInput, [1, 2]),
-        "seed": (widgets.IntText, 0),
+        "seed": (NumberBox, ""),  # unticked Optional: empty, not a grey 0
         "note": (widgets.Text, "hi"),
         "extra": (widgets.Textarea, "{}"),
     }
@@ -78,24 +79,87 @@ def test_each_field_type_gets_its_widget_with_defaults_filled_in():
     assert form.value == TrainParams()
 
 
-def test_bounds_are_honoured_inclusive_and_exclusive():
-    w = ParamsForm(TrainParams).widgets
-    assert (w["epochs"].min, w["epochs"].max) == (1, 100)
-    # exclusive float bounds move one step inwards: 0 < lr < 1 with step 0.001
-    assert (w["lr"].min, w["lr"].max, w["lr"].step) == (0.001, 0.999, 0.001)
-    assert w["lr"].readout_format == ".3f"  # not the "0.00" readout of a 0.01 step
-    assert w["batch"].min == 1 and w["batch"].max >= 2**31
-    assert w["offset"].max == -1 and w["offset"].min <= -(2**31)  # lt=0 for an int is <= -1
+def test_a_number_box_keeps_what_was_typed_and_pydantic_judges_it():
+    form = ParamsForm(TrainParams)
+    box = form.widgets["lr"]
+    box.value = "0.0003"  # below the default's decimals, above the exclusive bound gt=0
+    assert form.valid and form.value.lr == 0.0003 and box.value == "0.0003"
+    box.value = "0"  # the exclusive bound itself: an inline error, not bound + step
+    assert box.value == "0" and form.error_of("lr") == "Input should be greater than 0"
+    box.value = "1.5"  # above lt=1: not clamped to 0.999
+    assert box.value == "1.5" and form.error_of("lr") == "Input should be less than 1"
+    assert "less than 1" in form._rows["lr"].error.value
+    box.value = "abc"
+    assert box.value == "abc" and form.error_of("lr") == "'abc' is not a number"
+    form.widgets["epochs"].value = "2.5"
+    assert form.error_of("epochs") == "'2.5' is not a whole number"
+    form.widgets["epochs"].value = "1e2"  # a whole number written as a float is one
+    box.value = "1e-4"
+    assert form.valid and (form.value.epochs, form.value.lr) == (100, 1e-4)
 
 
-def test_a_range_narrower_than_a_step_keeps_its_raw_bounds_and_pydantic_judges():
-    class Tiny(BaseModel):
-        eps: float = Field(0.5, gt=0.4, lt=0.6, multiple_of=0.5)
+def test_numbers_set_from_python_are_shown_exactly():
+    form = ParamsForm(TrainParams, values={"lr": 3e-4, "epochs": 20})
+    assert (form.widgets["lr"].value, form.widgets["epochs"].value) == ("0.0003", "20")
+    form.widgets["offset"].value = 5  # a number assigned in Python, out of bounds (lt=0)
+    assert form.widgets["offset"].value == "5"
+    assert form.error_of("offset") == "Input should be less than 0"
+    form.set_value({"plain": 2.5})  # a value an int field cannot hold: an error, not 2
+    assert form.widgets["plain"].value == "2.5"
+    assert form.error_of("plain") == "'2.5' is not a whole number"
 
-    form = ParamsForm(Tiny)
-    w = form.widgets["eps"]
-    assert (w.min, w.max) == (0.4, 0.6)
-    assert form.value.eps == 0.5
+
+def test_the_digits_learning_rate_accepts_small_values():
+    class DigitsLike(BaseModel):  # the digits example's learning_rate and split
+        learning_rate: float = Field(default=0.5, gt=0, le=10)
+        validation_split: float = Field(default=0.2, gt=0, lt=0.9)
+
+    form = ParamsForm(DigitsLike)
+    form.widgets["learning_rate"].value = "0.005"
+    form.widgets["validation_split"].value = "0.05"
+    assert form.value == DigitsLike(learning_rate=0.005, validation_split=0.05)
+
+
+def test_both_bounds_add_a_slider_log_scaled_when_the_range_spans_decades():
+    class Ranges(BaseModel):
+        epochs: int = Field(10, ge=1, le=100)
+        lr: float = Field(1e-3, gt=0, lt=1)
+        wide: float = Field(1.0, ge=0.01, le=100)
+        dropout: float = Field(0.1, ge=0, le=1)
+        count: int = Field(3, gt=0, lt=10)
+        batch: int = Field(32, ge=1)
+
+    editors = ParamsForm(Ranges).editors
+    epochs, lr, wide, dropout, count = (
+        editors[n].slider  # type: ignore[attr-defined]
+        for n in ("epochs", "lr", "wide", "dropout", "count")
+    )
+    assert type(epochs) is widgets.IntSlider and (epochs.min, epochs.max) == (1, 100)
+    assert epochs.value == 10 and not epochs.readout  # the box is the readout
+    assert type(lr) is widgets.FloatLogSlider and lr.max == 0 and lr.min <= -6
+    assert lr.value == pytest.approx(1e-3)
+    assert type(wide) is widgets.FloatLogSlider and (wide.min, wide.max) == (-2, 2)
+    assert type(dropout) is widgets.FloatSlider and (dropout.min, dropout.max) == (0, 1)
+    assert (count.min, count.max) == (1, 9)  # the whole numbers strictly between 0 and 10
+    assert editors["batch"].slider is None  # type: ignore[attr-defined]
+
+
+def test_the_slider_writes_the_box_and_the_box_moves_the_slider_within_range():
+    form = ParamsForm(TrainParams)
+    box = form.widgets["epochs"]
+    slider = form.editors["epochs"].slider  # type: ignore[attr-defined]
+    slider.value = 42
+    assert box.value == "42" and form.value.epochs == 42
+    box.value = "7"
+    assert slider.value == 7
+    box.value = "500"  # out of range: the slider stays, the box keeps 500 and says why
+    assert slider.value == 7 and box.value == "500"
+    assert form.error_of("epochs") == "Input should be less than or equal to 100"
+    slider.value = 8  # dragging again replaces the typed value
+    assert box.value == "8" and form.valid
+    lr = form.editors["lr"].slider  # type: ignore[attr-defined]
+    lr.value = 10**-3.5
+    assert form.widgets["lr"].value == "0.000316" and form.value.lr == 0.000316
 
 
 def test_labels_and_help_come_from_title_and_description():
@@ -150,6 +214,7 @@ def test_optional_field_has_an_enable_toggle():
     assert form.value.seed is None
     toggle.value = True
     assert not form.widgets["seed"].disabled
+    assert form.error_of("seed") == "enter a number"  # ticked and empty is not None
     form.widgets["seed"].value = 42
     assert form.value.seed == 42
     form.toggle("note").value = False
@@ -163,6 +228,27 @@ def test_nested_model_is_a_sub_form_and_its_errors_land_next_to_its_field():
     sub = form.editors["augment"].form  # type: ignore[attr-defined]
     sub.widgets["rotate"].value = 45
     assert form.value.augment == Augment(rotate=45)
+    sub.widgets["rotate"].value = 120
+    assert form.errors == {"augment.rotate": "Input should be less than or equal to 90"}
+    assert "less than or equal to 90" in sub._rows["rotate"].error.value
+
+
+def test_a_nested_model_title_is_shown_once():
+    form = ParamsForm(TrainParams)
+    texts = [w.value for w in _walk(form.widget) if isinstance(w, widgets.HTML)]
+    assert sum(">Augment<" in t for t in texts) == 1
+
+
+def _walk(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _walk(child)
+
+
+def test_list_fields_have_a_placeholder():
+    w = ParamsForm(TrainParams).widgets
+    assert w["tags"].placeholder == "type a value, Enter to add"
+    assert w["sizes"].placeholder == "type a number, Enter to add"
 
 
 def test_invalid_input_shows_inline_messages_and_value_raises():
@@ -199,12 +285,12 @@ def test_model_level_errors_go_to_the_form_error_slot():
     form.widgets["stop"].value = 0
     assert not form.valid
     assert "stop must be after start" in form.form_error.value
-    assert form.errors == {"(root)": "Value error, stop must be after start"}
+    assert form.errors == {"(root)": "stop must be after start"}  # no "Value error, " prefix
 
 
 def test_set_value_fills_the_form_and_rejects_unknown_fields():
     form = ParamsForm(TrainParams, values={"epochs": 3})
-    assert form.widgets["epochs"].value == 3
+    assert form.widgets["epochs"].value == "3"
     form.set_value(TrainParams(epochs=5, seed=9))
     assert form.value.epochs == 5 and form.value.seed == 9
     with pytest.raises(KeyError, match="'epoch' is not a field of TrainParams"):
@@ -251,7 +337,7 @@ def test_a_factory_can_return_a_converting_editor():
     registry.register(list[str], lambda spec: Csv(widgets.Text()))
     form = ParamsForm(Cols, registry=registry, values={"columns": ["a", "b"]})
     assert form.widgets["columns"].value == "a,b"
-    assert type(form.widgets["limit"]) is widgets.BoundedIntText
+    assert type(form.widgets["limit"]) is NumberBox
     form.widgets["columns"].value = "c,d,e"
     assert form.value.columns == ["c", "d", "e"]
     assert type(ParamsForm(Cols).widgets["columns"]) is widgets.TagsInput  # default untouched
@@ -276,3 +362,70 @@ def test_register_widget_changes_the_default_registry(monkeypatch):
 def test_rejects_a_non_model_with_a_hint():
     with pytest.raises(TypeError, match="expects a pydantic model class"):
         ParamsForm(dict)  # type: ignore[arg-type]
+
+
+# -- required fields and read-only ------------------------------------------------------------
+
+
+class Needs(BaseModel):
+    dataset: int = Field(description="Dataset id")
+    rate: float = Field(gt=0)
+    name: str
+    mode: Literal["fast", "slow"]
+    epochs: int = 3
+
+
+def test_a_required_field_starts_empty_marked_and_the_form_is_invalid():
+    form = ParamsForm(Needs)
+    w = form.widgets
+    assert (w["dataset"].value, w["rate"].value, w["name"].value) == ("", "", "")
+    assert w["dataset"].placeholder == "required" and w["mode"].value is None
+    for name in ("dataset", "rate", "name", "mode"):
+        assert 'title="required">*</span>' in form._rows[name].label.value
+        assert form.error_of(name) == "Field required"
+    assert "required" not in form._rows["epochs"].label.value
+    assert not form.valid
+    with pytest.raises(ValidationError, match=r"4 invalid field\(s\)"):
+        _ = form.value
+
+
+def test_a_required_field_is_never_sent_as_zero_or_empty():
+    form = ParamsForm(Needs)
+    w = form.widgets
+    w["dataset"].value = "0"  # zero typed on purpose is a value
+    w["rate"].value = "0.5"
+    w["name"].value = "run"
+    w["mode"].value = "slow"
+    assert form.value == Needs(dataset=0, rate=0.5, name="run", mode="slow")
+    w["dataset"].value = ""
+    w["name"].value = ""
+    assert form.errors == {"dataset": "Field required", "name": "Field required"}
+
+
+def test_a_panel_keeps_run_disabled_until_required_fields_are_set():
+    from synapse_sdk.notebook import ActionPanel
+    from synapse_sdk.plugins import RuntimeContext, action
+
+    @action(params=Needs)
+    def needs(params: Needs, ctx: RuntimeContext) -> int:
+        return params.dataset
+
+    panel = ActionPanel(needs)
+    assert panel.run_button.disabled and not panel.form.valid
+    panel.form.set_value({"dataset": 7, "rate": 1e-3, "name": "x", "mode": "fast"})
+    assert not panel.run_button.disabled
+    assert panel.run_sync().result == 7
+
+
+def test_read_only_disables_every_field_and_restores_them():
+    form = ParamsForm(TrainParams)
+    form.read_only = True
+    w = form.widgets
+    assert all(w[n].disabled for n in ("epochs", "lr", "name", "color", "seed"))
+    assert form.editors["epochs"].slider.disabled  # type: ignore[attr-defined]
+    assert form.toggle("seed").disabled
+    assert form.editors["augment"].form.widgets["rotate"].disabled  # type: ignore[attr-defined]
+    form.read_only = False
+    assert not w["epochs"].disabled and not w["name"].disabled
+    assert w["seed"].disabled  # still unticked: its box stays off
+    assert not form.toggle("seed").disabled
