@@ -46,10 +46,7 @@ NEAREST: dict[str, str] = {
     "NoOpLogger": "synapse_sdk.plugins.MemorySink",
     "ExecutionMode": "run_plugin(mode=...)",
     "DatasetOperation": "DatasetAction.download_dataset",
-    "DefaultUploadAction": "BaseUploadAction",
-    "UploadParams": "BaseUploadParams",
     "DefaultExportAction": "BaseExportAction",
-    "BaseExporter": "BaseExportAction",
     "MetricsCategory": "log_metric's category ('train', 'validation', 'test')",
 }
 

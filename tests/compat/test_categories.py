@@ -12,6 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from synapse_sdk.plugins import PluginCategory, RuntimeContext, action, run_plugin
+from synapse_sdk.plugins.actions.export.exporter import BaseExporter
 from synapse_sdk.plugins.actions.to_task import ToTaskParams, ToTaskResult
 from synapse_sdk.plugins.discovery import PluginDiscovery
 from synapse_sdk.plugins.errors import (
@@ -384,3 +385,260 @@ def test_to_task_stops_at_the_first_task_when_the_model_is_out_of_reach(
     assert error.feature == "the model of pre-processor 5"
     assert error.override == "run_inference(self, inference_params, task_data)"
     assert board.submitted == {}
+
+
+# -- export: BaseExporter --------------------------------------------------------------------
+
+EXPORT = {
+    "config.yaml": HEADER.format(category="export", code="export")
+    + """\
+
+actions:
+  export:
+    entrypoint: plugin.export.Exporter
+    method: job
+  export_dataset:
+    entrypoint: plugin.export_dataset.ExportDataset
+    method: job
+""",
+    "plugin/export.py": """\
+        from __future__ import annotations
+
+        import json
+        from pathlib import Path
+        from typing import Any
+
+        from synapse_sdk.plugins.actions.export.exporter import BaseExporter
+        from synapse_sdk.plugins.models.logger import LogLevel
+
+
+        class Exporter(BaseExporter):
+            def before_convert(self, data: dict[str, Any]) -> dict[str, Any]:
+                self.run.log_dev_event("converting", {"id": data["id"]})
+                return data
+
+            def convert_data(self, data: dict[str, Any]) -> dict[str, Any]:
+                label = data["data"].get("label")
+                return {**data, "data": {"category": label, "source": data["id"]}}
+
+            def after_convert(self, data: dict[str, Any]) -> dict[str, Any]:
+                if data["data"]["category"] is None:
+                    self.run.log_dev_event("no label", {"id": data["id"]}, level=LogLevel.WARNING)
+                    return {**data, "data": None}
+                return data
+
+            def additional_file_saving(self, unique_export_path: Path) -> None:
+                summary = {"name": self.params["name"], "total": self.params["count"]}
+                (unique_export_path / "summary.json").write_text(json.dumps(summary))
+        """,
+    "plugin/export_dataset.py": """\
+        from __future__ import annotations
+
+        from typing import Any
+
+        from synapse_sdk.plugins.actions.export import BaseExportAction, BaseExportParams
+
+        from plugin.export import Exporter
+
+
+        class ExportParams(BaseExportParams):
+            dataset: int
+            name: str
+            save_original_file: bool = True
+
+
+        class ExportDataset(BaseExportAction[ExportParams]):
+            action_name = "export_dataset"
+
+            def execute(self) -> dict[str, Any]:
+                items = list(self.dataset_export_items(self.params.dataset))
+                return self.export_with(
+                    Exporter,
+                    items,
+                    name=self.params.name,
+                    save_original_file=self.params.save_original_file,
+                )
+        """,
+}
+
+
+@pytest.fixture
+def export_plugin(tmp_path: Path) -> Path:
+    return _write(tmp_path / "demo-export", EXPORT)
+
+
+def test_the_export_plugin_lists_its_exporter_entry_and_its_action(export_plugin):
+    assert PluginDiscovery.from_path(export_plugin).list_actions() == ["export", "export_dataset"]
+    Exporter = load_plugin(export_plugin).load_entrypoint("plugin.export:Exporter")
+    assert issubclass(Exporter, BaseExporter)
+    assert BaseExporter.__doc__.startswith("The helper an export action uses")
+
+
+def test_an_export_action_runs_the_plugin_exporter_over_a_backend_dataset(
+    export_plugin, tmp_path, synapse_run, synapse_ctx, synapse_backend
+):
+    dataset = synapse_backend.add_dataset(
+        "pets",
+        units=[
+            ({"image": ("cat.jpg", b"CAT")}, {"label": "cat"}),
+            ({"image": ("dog.jpg", b"DOG")}, {"label": "dog"}),
+            ({"image": ("cat.jpg", b"CAT2")}, {"label": "cat"}),  # same name, another unit
+            ({"image": ("blank.jpg", b"?")}, {}),  # no label: its data is None
+        ],
+    )
+    out = tmp_path / "out"
+    params = {"output_dir": str(out), "dataset": dataset["id"], "name": "pets"}
+    run = synapse_run(export_plugin, "export_dataset", params)
+
+    units = [unit["id"] for unit in synapse_backend.list_data_units(dataset["id"])]
+    root = out / "pets"
+    assert run.result == {
+        "export_path": str(out),
+        "output_path": str(root),
+        "exported_count": 3,
+        "failed_count": 1,
+    }
+    second_cat = f"cat__{units[2]}"
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*.*")) == [
+        "error_file_list.json",
+        "labels/cat.json",
+        f"labels/{second_cat}.json",
+        "labels/dog.json",
+        "origin_files/blank.jpg",
+        "origin_files/cat.jpg",
+        f"origin_files/{second_cat}.jpg",
+        "origin_files/dog.jpg",
+        "summary.json",
+    ]
+    assert json.loads((root / f"labels/{second_cat}.json").read_text()) == {
+        "category": "cat",
+        "source": units[2],
+    }
+    assert (root / f"origin_files/{second_cat}.jpg").read_bytes() == b"CAT2"
+    assert json.loads((root / "summary.json").read_text()) == {"name": "pets", "total": 4}
+    assert json.loads((root / "error_file_list.json").read_text()) == {
+        "json_file_name": [["blank.json", "data is null"]],
+        "origin_file_name": [],
+    }
+    # what the run's events say
+    data_files = synapse_ctx.logs("export_data_file")
+    assert [(e.data["file_name"], e.data["status"]) for e in data_files] == [
+        ("cat.json", "success"),
+        ("dog.json", "success"),
+        (f"{second_cat}.json", "success"),
+        ("blank.json", "failed"),
+    ]
+    assert data_files[-1].level == "warning"
+    assert synapse_ctx.latest_metrics("data_file") == {"stand_by": 0, "success": 3, "failed": 1}
+    assert synapse_ctx.latest_metrics("original_file") == {"stand_by": 0, "success": 4, "failed": 0}
+    assert synapse_ctx.progress("convert_data")[-1] == (4, 4)
+    assert synapse_ctx.progress("save_files")[-1] == (4, 4)
+    dev = synapse_ctx.logs("dev_event")
+    assert [e.level for e in dev].count("warning") == 2  # the renamed cat and the blank
+    assert dev[-1].data == {"message": "no label", "data": {"id": units[3]}}
+
+
+def _http_file_server(directory: Path):
+    """A static file server on 127.0.0.1 (the originals an export downloads)."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # keep the test's output clean
+            pass
+
+    handler = functools.partial(Quiet, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_base_exporter_fetches_originals_from_paths_file_and_http_urls(tmp_path, synapse_ctx):
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        (source / name).write_bytes(name.encode())
+    server = _http_file_server(source)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    items = [
+        {
+            "id": 1,
+            "files": {"url": str(source / "a.png"), "file_name_original": "a.png"},
+            "data": {},
+        },
+        {
+            "id": 2,
+            "files": {"url": (source / "b.png").as_uri(), "file_name_original": "b.png"},
+            "data": {},
+        },
+        {
+            "id": 3,
+            "files": {"url": f"{base}/c.png", "file_name_original": "../../c.png"},
+            "data": {"n": 3},
+        },
+        {
+            "id": 4,
+            "files": {"url": f"{base}/gone.png", "file_name_original": "gone.png"},
+            "data": {},
+        },
+        {
+            "id": 5,
+            "files": {"url": str(source / "gone.png"), "file_name_original": "x.png"},
+            "data": {},
+        },
+    ]
+    try:
+        exporter = BaseExporter(
+            synapse_ctx, items, tmp_path / "out", name="run", count=5, save_original_file=True
+        )
+        result = exporter.export()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    origin = tmp_path / "out" / "run" / "origin_files"
+    assert sorted(p.name for p in origin.iterdir()) == ["a.png", "b.png", "c.png"]
+    assert (origin / "c.png").read_bytes() == b"c.png"  # the '../..' stays inside
+    assert result["exported_count"] == 5  # label files do not depend on originals
+    failed = [
+        e.data for e in synapse_ctx.logs("export_original_file") if e.data["status"] == "failed"
+    ]
+    assert [(f["target_id"], f["file_name"]) for f in failed] == [(4, "gone.png"), (5, "x.png")]
+    assert "404" in failed[0]["error"]
+    assert not (origin / "gone.png").exists()  # nothing is left of a failed download
+    report = json.loads((tmp_path / "out" / "run" / "error_file_list.json").read_text())
+    assert [name for name, _ in report["origin_file_name"]] == ["gone.png", "x.png"]
+
+
+def test_base_exporter_never_overwrites_an_earlier_export(tmp_path, synapse_ctx):
+    items = [{"id": 1, "files": {"file_name_original": "a.png"}, "data": {"k": 1}}]
+    first = BaseExporter(synapse_ctx, items, tmp_path, name="run").export()
+    second = BaseExporter(synapse_ctx, items, tmp_path, name="run").export()
+    assert (first["output_path"], second["output_path"]) == (
+        str(tmp_path / "run"),
+        str(tmp_path / "run(1)"),
+    )
+    assert json.loads((tmp_path / "run(1)" / "labels" / "a.json").read_text()) == {"k": 1}
+
+
+@pytest.mark.parametrize("name", [None, "", "../up", "a/b"])
+def test_base_exporter_needs_a_plain_directory_name(tmp_path, synapse_ctx, name):
+    exporter = BaseExporter(synapse_ctx, [], tmp_path, name=name)
+    with pytest.raises(ValidationError) as info:
+        exporter.export()
+    assert info.value.fields == ["name"]
+    assert f"got {name!r}" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_original_stored_in_the_backend_needs_the_run_to_have_one(tmp_path):
+    from synapse_sdk.plugins import RuntimeContext
+
+    items = [{"id": 1, "files": {"file_name_original": "a.png", "sha256": "0" * 64}, "data": {}}]
+    exporter = BaseExporter(RuntimeContext(), items, tmp_path, name="run", save_original_file=True)
+    assert exporter.export()["exported_count"] == 1
+    report = json.loads((tmp_path / "run" / "error_file_list.json").read_text())
+    ((name, error),) = report["origin_file_name"]
+    assert name == "a.png"
+    assert "needs a backend" in error
