@@ -9,9 +9,10 @@ The records here join the :class:`~synapse_sdk.clients.base.BackendClient` proto
   its data units, so everything that reads datasets reads collections too;
 - a **project** groups work on one data collection;
 - **data files** are uploaded before the data units that bind them. A file stored by an upload
-  stays *pending* until a data unit binds it; :meth:`delete_data_files` (the rollback of an
-  upload) removes pending files nothing else uses, and files left pending by a process that
-  died are removed the next time the backend is opened.
+  stays *pending* (held by the upload's session) until the upload releases it
+  (:meth:`release_data_files`, when it is done or rolled back): released files that no data
+  unit or model uses are deleted. Files held by a process that died are released the next
+  time the backend is opened.
 
 :class:`CollectionsMixin` is the LocalBackend side (SQLite tables beside LocalBackend's own,
 the same transactions and content-addressed store).
@@ -29,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from ..plugins.errors import BackendError, NotFoundError
+from ..plugins.errors import BackendError, IntegrityError, NotFoundError
 from .paths import safe_name
 
 if TYPE_CHECKING:
@@ -221,7 +222,7 @@ class CollectionsMixin:
     """LocalBackend's storages, data collections, projects and data files.
 
     Uses the host class's ``root``, ``read_only``, ``_write()`` (one write transaction),
-    ``_query()``, ``_check_id()``, ``_file_record()`` / ``_insert_inline()`` (the store),
+    ``_query()``, ``_check_id()``, ``_file_record()`` / ``_store()`` / ``_blob_path()``,
     ``get_dataset()`` and ``list_data_units()``. :meth:`_open_collections` runs once per open.
     """
 
@@ -236,6 +237,8 @@ class CollectionsMixin:
             self, role: str, source: FileSource
         ) -> tuple[FileRecord, bytes | None]: ...
         def _stored_size(self, sha256: str) -> int | None: ...
+        def _store(self, source: FileSource) -> tuple[str, int]: ...
+        def _refuse_writes(self) -> None: ...
         def _blob_path(self, sha256: str) -> Path: ...
         def get_dataset(self, dataset_id: int) -> Any: ...
 
@@ -256,8 +259,8 @@ class CollectionsMixin:
         self.collect_orphan_files()
 
     def collect_orphan_files(self) -> int:
-        """Remove files whose uploader died before binding them to a data unit (its process
-        is gone, or it has been pending for a day); return how many were removed."""
+        """Release the files held by uploads whose process died (or that have held them for
+        a day); those no data unit or model uses are deleted. Returns how many were."""
         rows = self._query("SELECT sha256, owner, session, created_at FROM pending_files")
         if not rows:
             return 0
@@ -391,7 +394,7 @@ class CollectionsMixin:
     def upload_data_file(
         self, source: FileSource, *, name: str | None = None, session: str = ""
     ) -> FileRecord:
-        """Store one file (pending until a data unit binds it); returns its FileRecord."""
+        """Store one file (held by ``session`` until released); returns its FileRecord."""
         return self.upload_data_files([source], names=None if name is None else [name],
                                       session=session)[0]  # fmt: skip
 
@@ -405,61 +408,74 @@ class CollectionsMixin:
         """Store several files in one transaction; returns their FileRecords in order.
 
         A file whose content the backend did not hold yet is *pending* for ``session`` until
-        :meth:`create_data_units` binds it or :meth:`delete_data_files` removes it. Content the
+        :meth:`release_data_files` (then it is deleted unless a data unit uses it). Content the
         backend already held is not stored again.
         """
         if names is not None and len(names) != len(sources):
             raise ValueError(f"{len(names)} names for {len(sources)} files")
+        self._refuse_writes()
         records: list[FileRecord] = []
         inline: list[tuple[str, bytes]] = []
-        fresh: set[str] = set()  # large contents this call stored as new files
+        large: dict[str, FileSource] = {}  # sha256 -> a source to store it from
         for i, source in enumerate(sources):
             role = safe_name(names[i]) if names is not None else "file"
-            record = self._large_record(role, source)
-            if record is None:
-                record, data = self._file_record(role, source)
-                if data is not None:
-                    inline.append((record["sha256"], data))
-                else:
-                    fresh.add(record["sha256"])
+            record, data = self._hashed(role, source)
             if names is not None:
                 record["name"] = role
             records.append(record)
+            if data is not None:
+                inline.append((record["sha256"], data))
+            else:
+                large.setdefault(record["sha256"], source)
         shas = sorted({r["sha256"] for r in records})
         owner, now = _owner(), time.time()
+        # The claims are committed before any large content is written, so whatever a kill
+        # leaves behind (a claim, a file) is found and removed by collect_orphan_files().
         with self._write() as db:
             held = {r[0] for r in _select_in(db, "SELECT sha256 FROM blobs", shas)}
+            held.update(sha for sha in large if self._blob_path(sha).is_file())
             db.executemany("INSERT OR IGNORE INTO blobs (sha256, data) VALUES (?, ?)", inline)
-            new = {sha for sha, _ in inline if sha not in held} | fresh
             # new content, or content another upload holds pending: ours too until bound
             pending = {r[0] for r in _select_in(db, "SELECT sha256 FROM pending_files", shas)}
             db.executemany(
                 "INSERT OR IGNORE INTO pending_files (sha256, owner, session, created_at) "
                 "VALUES (?, ?, ?, ?)",
-                [(s, owner, session, now) for s in shas if s in new or s in pending],
+                [(s, owner, session, now) for s in shas if s not in held or s in pending],
             )
+        for sha, source in large.items():
+            if sha in held:
+                continue
+            try:
+                stored, _ = self._store(source)
+            except OSError as exc:
+                raise BackendError(
+                    f"Cannot store {source!s}: {exc}", backend=str(self.root)
+                ) from exc
+            if stored != sha:
+                raise IntegrityError(
+                    str(source), expected=sha, actual=stored, backend=str(self.root)
+                )
         return records
 
-    def _large_record(self, role: str, source: FileSource) -> FileRecord | None:
-        """The record of a file too large for the database whose content the store holds
-        already (hashed without storing it again); None for anything else."""
+    def _hashed(self, role: str, source: FileSource) -> tuple[FileRecord, bytes | None]:
+        """The record of ``source`` and, when small enough for the database, its bytes;
+        a large file is hashed without being stored."""
         if isinstance(source, (bytes, bytearray, memoryview)):
-            return None
+            data = bytes(source)
+            if len(data) <= _INLINE_MAX:
+                return self._file_record(role, data)
+            sha = hashlib.sha256(data).hexdigest()
+            return {"name": safe_name(role), "sha256": sha, "size": len(data)}, None
+        if _small(source):
+            return self._file_record(role, source)
         path = Path(source)
-        try:
-            size = path.stat().st_size
-        except OSError:
-            return None  # _file_record says what is wrong
-        if size <= _INLINE_MAX or not path.is_file():
-            return None
         digest = hashlib.sha256()
+        size = 0
         with open(path, "rb") as f:
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
-        sha = digest.hexdigest()
-        if self._stored_size(sha) is None:
-            return None
-        return {"name": safe_name(path.name), "sha256": sha, "size": size}
+                size += len(chunk)
+        return {"name": safe_name(path.name), "sha256": digest.hexdigest(), "size": size}, None
 
     def verify_data_files_checksums(self, checksums: Sequence[str]) -> list[str]:
         """The checksums (sha256) among ``checksums`` whose content the backend holds."""
@@ -469,9 +485,11 @@ class CollectionsMixin:
                 found.append(sha)
         return found
 
-    def delete_data_files(self, checksums: Sequence[str], *, session: str = "") -> int:
-        """Undo uploads of ``session``: remove those files that no data unit or model uses
-        and no other upload holds pending; return how many were removed."""
+    def release_data_files(self, checksums: Sequence[str], *, session: str = "") -> int:
+        """End ``session``'s hold on these files: those that no data unit or model uses and
+        no other upload holds are deleted; return how many. An upload calls it when it is
+        done (its files are used by then) and when it is rolled back (after removing its
+        data units, so its files go)."""
         owner = _owner()
         return self._release([(sha, owner, session) for sha in dict.fromkeys(checksums)])
 
@@ -569,8 +587,6 @@ class CollectionsMixin:
                 "UPDATE datasets SET data_unit_count = data_unit_count + ? WHERE id = ?",
                 (made, collection_id),
             )
-            # bound now: no longer anyone's to roll back
-            db.executemany("DELETE FROM pending_files WHERE sha256 = ?", [(s,) for s in shas])
         return out
 
     def delete_data_units(self, collection_id: int, unit_ids: Sequence[int]) -> int:
@@ -624,6 +640,13 @@ def _referenced(db: sqlite3.Connection, shas: set[str], since: float) -> set[str
         for (text,) in db.execute(select, (since,)):
             used.update(sha for sha in _SHA_IN_JSON.findall(text) if sha in shas)
     return used
+
+
+def _small(source: str | os.PathLike[str]) -> bool:
+    try:
+        return os.stat(source).st_size <= _INLINE_MAX
+    except OSError:
+        return True  # _file_record says what is wrong with it
 
 
 def _folder_name(name: str) -> str:

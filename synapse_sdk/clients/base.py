@@ -327,7 +327,7 @@ class BackendClient(Protocol):
     def upload_data_file(
         self, source: FileSource, *, name: str | None = None, session: str = ""
     ) -> FileRecord:
-        """Store one file, pending for ``session`` until a data unit binds it."""
+        """Store one file, held by ``session`` until it releases it."""
         ...
 
     def upload_data_files(
@@ -337,15 +337,15 @@ class BackendClient(Protocol):
         names: Sequence[str] | None = None,
         session: str = "",
     ) -> list[FileRecord]:
-        """Store several files at once (pending for ``session`` until bound)."""
+        """Store several files at once (held by ``session`` until released)."""
         ...
 
     def verify_data_files_checksums(self, checksums: Sequence[str]) -> list[str]:
         """The sha256 checksums among ``checksums`` whose content the backend holds."""
         ...
 
-    def delete_data_files(self, checksums: Sequence[str], *, session: str = "") -> int:
-        """Undo ``session``'s uploads of these files where nothing uses them; how many went."""
+    def release_data_files(self, checksums: Sequence[str], *, session: str = "") -> int:
+        """End ``session``'s hold on these files; delete those nothing uses; how many went."""
         ...
 
     def create_data_units(

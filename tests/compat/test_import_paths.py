@@ -87,9 +87,9 @@ def test_compatibility_follows_the_reference_hierarchy():
             "(did you mean BaseStep?)",
         ),
         (
-            "from synapse_sdk.plugins.actions.upload import DefaultUploadAction",
-            "synapse_sdk has no DefaultUploadAction in synapse_sdk.plugins.actions.upload "
-            "(did you mean BaseUploadAction?)",
+            "from synapse_sdk.plugins.actions.upload import DefaultUploadActon",
+            "synapse_sdk has no DefaultUploadActon in synapse_sdk.plugins.actions.upload "
+            "(did you mean DefaultUploadAction?)",
         ),
         (
             "from synapse_sdk.plugins.actions.auto_label import AutoLabelParam",

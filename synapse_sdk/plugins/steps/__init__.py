@@ -22,6 +22,24 @@ An action made of steps registers them in ``setup_steps(self, registry)`` instea
             registry.register(LoadStep())
             registry.register(SumStep())
 
+Context steps (the reference synapse-sdk's form) run through the same orchestrator: a step
+typed by the context it works on, ``BaseStep[UploadContext]``, reads and writes that shared
+context and returns ``StepResult(success=..., error=..., data=..., rollback_data=...)``::
+
+    class ExtractFramesStep(BaseStep[UploadContext]):
+        name = "extract_frames"
+        progress_weight = 0.2
+
+        def execute(self, context: UploadContext) -> StepResult:
+            ...
+            return StepResult(success=True, data={"frames": n})
+
+A step returning ``success=False`` fails the run with a :class:`StepFailedError` carrying its
+``error`` (and, when it built the result while handling an exception, that exception as the
+cause); the steps that ran, that one included, are rolled back. A context step's rollback
+always gets a StepResult (``success=False`` for the step that failed), and its ``data`` /
+``rollback_data`` default to ``{}``.
+
 What the orchestrator guarantees:
 
 - Events: one ``pending`` StepEvent per step when the run of steps starts (``position`` and
@@ -43,14 +61,15 @@ import math
 import re
 import sys
 import time
+import typing
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from .._compat import module_getattr
-from ..errors import StepError, did_you_mean
+from ..errors import ExecutionError, StepError, did_you_mean
 from ..events import ProgressEvent
 
 if TYPE_CHECKING:
@@ -62,6 +81,7 @@ __all__ = [
     "BaseStep",
     "Orchestrator",
     "StepContext",
+    "StepFailedError",
     "StepRegistry",
     "StepResult",
     "default_steps",
@@ -83,6 +103,10 @@ class StepResult(Generic[T_co]):
     A step's ``execute`` may return a ``StepResult`` or the bare data (which is wrapped). The
     orchestrator fills in ``step`` (the step name) and ``duration`` (seconds); a skipped step
     gets ``StepResult(skipped=True)``.
+
+    ``success=False`` (with an ``error`` message) fails the run: the context-step form of
+    raising. Built inside an ``except`` block, the result keeps the exception being handled
+    as ``exception`` (it becomes the cause of the run's error) unless one is given.
     """
 
     data: T_co = None  # type: ignore[assignment]
@@ -90,6 +114,34 @@ class StepResult(Generic[T_co]):
     skipped: bool = False
     step: str | None = None
     duration: float | None = None
+    success: bool = True
+    error: str | None = None
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.success and self.exception is None:
+            handling = sys.exc_info()[1]
+            if handling is not None:
+                object.__setattr__(self, "exception", handling)
+
+
+class StepFailedError(ExecutionError):
+    """A step returned ``StepResult(success=False, error=...)``.
+
+    ``.step`` is the step's name, ``.error`` its message and ``.result`` the StepResult; the
+    exception the step was handling when it failed, if any, is the ``__cause__``.
+    """
+
+    def __init__(self, step: str, result: StepResult[Any], *, action: str | None = None):
+        error = result.error or "no error message"
+        super().__init__(
+            f"Step {step!r} failed: {error}",
+            action=action,
+            hint="the steps that ran were rolled back; fix what the message says and run again",
+        )
+        self.step = step
+        self.error = result.error
+        self.result = result
 
 
 class BaseStep(ABC, Generic[T_co]):
@@ -100,6 +152,11 @@ class BaseStep(ABC, Generic[T_co]):
     ``MyStep(name=..., progress_weight=...)``. Without a ``name``, the class name in
     snake case without a ``Step`` suffix is used (``UploadModelStep -> 'upload_model'``).
     ``progress_weight`` (a number >= 0, default 1) is the step's share of overall progress.
+
+    ``T`` is either the type of the data the step produces (a typed step: ``BaseStep[int]``,
+    read later with ``ctx.result_of``) or, for a context step, the StepContext subclass it
+    works on (``BaseStep[UploadContext]``); ``name`` / ``progress_weight`` may then also be
+    properties, as in the reference synapse-sdk.
     """
 
     name: str = ""
@@ -116,16 +173,20 @@ class BaseStep(ABC, Generic[T_co]):
         if not cls.__dict__.get("name"):
             cls.name = _default_step_name(cls.__name__)
 
+    # ``ctx`` is the run's StepContext, or the action's own subclass of it (UploadContext):
+    # typed Any so that a context step may declare the context class it works on.
+
     @abstractmethod
-    def execute(self, ctx: StepContext) -> StepResult[T_co] | T_co:
+    def execute(self, ctx: Any) -> StepResult[T_co] | T_co:
         """Do the step's work; return its data (or a StepResult carrying it)."""
 
-    def can_skip(self, ctx: StepContext) -> bool:
+    def can_skip(self, ctx: Any) -> bool:
         """Return True to skip this step (it is then neither executed nor rolled back)."""
         return False
 
-    def rollback(self, ctx: StepContext, result: StepResult[Any] | None = None) -> None:
-        """Undo the step's effects. ``result`` is None for the step that failed."""
+    def rollback(self, ctx: Any, result: StepResult[Any] | None = None) -> None:
+        """Undo the step's effects. ``result`` is None for a typed step that raised; a
+        context step always gets a StepResult (``success=False`` for the failing step)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} weight={self.progress_weight}>"
@@ -243,6 +304,14 @@ class StepRegistry:
     def steps(self) -> tuple[BaseStep[Any], ...]:
         return tuple(self._steps)
 
+    def get_steps(self) -> list[BaseStep[Any]]:
+        """The steps in order (a copy; the reference synapse-sdk's name)."""
+        return list(self._steps)
+
+    def get_step_orders(self) -> dict[str, int]:
+        """Each step's position: ``{'initialize': 0, 'upload_files': 1, ...}``."""
+        return {step.name: i for i, step in enumerate(self._steps)}
+
     @property
     def names(self) -> list[str]:
         return [step.name for step in self._steps]
@@ -346,6 +415,8 @@ class StepContext:
         self.action = action
         self.params = params if params is not None else getattr(action, "params", None)
         self.state: dict[str, Any] = {}
+        #: Messages of rollbacks that failed (the reference's ``context.errors``).
+        self.errors: list[str] = []
         self.current_step: BaseStep[Any] | None = None
         self._results: dict[str, StepResult[Any]] = {}
         self._steps: dict[str, BaseStep[Any]] = {}
@@ -426,24 +497,52 @@ class StepContext:
             "a step can only read the results of steps registered before it",
         )
 
+    @property
+    def step_results(self) -> list[StepResult[Any]]:
+        """The results so far, in step order (the reference's list form of :attr:`results`)."""
+        return list(self._results.values())
+
+    @property
+    def runtime_ctx(self) -> RuntimeContext:
+        """The run's RuntimeContext (the reference synapse-sdk's name of :attr:`runtime`)."""
+        return self.runtime
+
     # -- reporting ---------------------------------------------------------------------------
 
-    def set_progress(self, current: float, total: float) -> None:
-        """Report the current step's progress; also updates the overall (weighted) progress."""
-        if self._orchestrator is not None and self.current_step is not None:
-            self._orchestrator._step_progress(self.current_step, current, total)
+    def set_progress(self, current: float, total: float, step: str | None = None) -> None:
+        """Report the current step's progress; also updates the overall (weighted) progress.
+
+        ``step`` names another progress bar (one the step keeps apart from its own)."""
+        running = self.current_step
+        if step is not None and (running is None or step != running.name):
+            self.runtime.set_progress(current, total, step)
+        elif self._orchestrator is not None and running is not None:
+            self._orchestrator._step_progress(running, current, total)
         else:
             self.runtime.set_progress(current, total, self._step_name)
 
-    def set_metrics(self, values: Mapping[str, Any]) -> None:
-        """Record metric values for the current step."""
-        self.runtime.set_metrics(values, self._step_name)
+    def set_metrics(self, values: Mapping[str, Any], step: str | None = None) -> None:
+        """Record metric values for the current step (or for ``step``)."""
+        self.runtime.set_metrics(values, step if step is not None else self._step_name)
 
     def log(
-        self, event: str, data: Mapping[str, Any] | None = None, file: str | None = None
+        self,
+        event: str,
+        data: Mapping[str, Any] | None = None,
+        file: str | None = None,
+        *,
+        level: Any = "info",
     ) -> None:
-        """Log a structured event (see :meth:`RuntimeContext.log`)."""
-        self.runtime.log(event, data, file)
+        """Log a structured event (see :meth:`RuntimeContext.log`); ``level`` also takes
+        the platform's ``success`` / ``danger`` and ``LogLevel`` members."""
+        name = str(getattr(level, "value", level)).lower()
+        self.runtime.log(event, data, file, level=_EVENT_LEVELS.get(name, name))
+
+    def log_message(self, message: Any, level: Any = "info", **kwargs: Any) -> None:
+        """Log a user-facing message for the current step (see
+        :meth:`RuntimeContext.log_message`)."""
+        kwargs.setdefault("step", self._step_name)
+        self.runtime.log_message(message, level, **kwargs)
 
     @property
     def logger(self) -> logging.Logger:
@@ -470,13 +569,18 @@ class StepContext:
         return None if self.current_step is None else self.current_step.name
 
 
+# The platform's message levels, for structured events (which take the stdlib's).
+_EVENT_LEVELS = {"success": "info", "danger": "error"}
+
+
 class Orchestrator:
     """Runs the steps of a registry in order, with weighted progress and rollback.
 
     ``Orchestrator(registry, runtime_ctx, action=None).run()`` returns the
     :class:`StepContext` holding every step's result. See the module docstring for the events,
     progress and rollback guarantees. ``rollback_errors`` lists ``(step name, exception)`` for
-    rollbacks that failed in the last run.
+    rollbacks that failed in the last run. ``context`` is the StepContext every step gets
+    (an action's own subclass, e.g. UploadContext); by default a new plain one.
     """
 
     def __init__(
@@ -486,12 +590,15 @@ class Orchestrator:
         *,
         action: Any = None,
         params: Any = None,
+        context: StepContext | None = None,
     ) -> None:
         self.steps: tuple[BaseStep[Any], ...] = (
             registry.steps if isinstance(registry, StepRegistry) else StepRegistry(registry).steps
         )
         self.runtime = ctx
-        self.context = StepContext(ctx, action=action, params=params)
+        self.context = (
+            context if context is not None else StepContext(ctx, action=action, params=params)
+        )
         self.context._orchestrator = self
         self.context._steps = {step.name: step for step in self.steps}
         self.rollback_errors: list[tuple[str, Exception]] = []
@@ -529,13 +636,12 @@ class Orchestrator:
                 t0 = time.perf_counter()
                 out = step.execute(context)
                 duration = time.perf_counter() - t0
-                if isinstance(out, StepResult):
-                    result = StepResult(
-                        out.data, out.rollback_data, out.skipped, step.name, duration
-                    )
-                else:
-                    result = StepResult(out, step=step.name, duration=duration)
+                result = _stamped(step, out, duration)
                 ran[-1] = (step, result)
+                if not result.success:
+                    raise StepFailedError(
+                        step.name, result, action=runtime.action_name
+                    ) from result.exception
                 context._results[step.name] = result
                 if self._step_fraction < 1.0:
                     self._emit(1, 1, step.name)  # the step's own bar ends full
@@ -551,6 +657,12 @@ class Orchestrator:
                     weight=self._share[failing.name],
                     detail=f"{type(exc).__name__}: {exc}",
                 )
+                if ran and ran[-1] == (failing, None) and _is_context_step(type(failing)):
+                    # a context step's rollback always gets a result, as in the reference
+                    failed: StepResult[Any] = StepResult(
+                        {}, {}, step=failing.name, success=False, error=str(exc), exception=exc
+                    )
+                    ran[-1] = (failing, failed)
             self._rollback(ran, exc)
             raise
         finally:
@@ -606,6 +718,7 @@ class Orchestrator:
                 except Exception as err:
                     self.rollback_errors.append((step.name, err))
                     detail = f"{type(err).__name__}: {err}"
+                    context.errors.append(f"rollback of step {step.name!r} failed: {detail}")
                     runtime.step_event(
                         step.name, "rollback_failed", position=position, detail=detail
                     )
@@ -617,6 +730,54 @@ class Orchestrator:
                     runtime.step_event(step.name, "rolled_back", position=position)
         finally:
             context._orchestrator = self
+
+
+def _stamped(step: BaseStep[Any], out: Any, duration: float) -> StepResult[Any]:
+    """The step's result with its name and duration (bare data wrapped; a context step's
+    missing ``data`` / ``rollback_data`` are ``{}``, as the reference's results have)."""
+    if isinstance(out, StepResult):
+        data, rollback_data = out.data, out.rollback_data
+        if (data is None or rollback_data is None) and _is_context_step(type(step)):
+            data = {} if data is None else data
+            rollback_data = {} if rollback_data is None else rollback_data
+        return StepResult(
+            data,
+            rollback_data,
+            out.skipped,
+            step.name,
+            duration,
+            out.success,
+            out.error,
+            out.exception,
+        )
+    return StepResult(out, step=step.name, duration=duration)
+
+
+_CONTEXT_STEP: dict[type, bool] = {}
+
+
+def _is_context_step(cls: type) -> bool:
+    """True for a step class declared on a context (``BaseStep[UploadContext]``): the
+    generic argument of its BaseStep base is a StepContext subclass."""
+    known = _CONTEXT_STEP.get(cls)
+    if known is None:
+        known = False
+        for klass in cls.__mro__:
+            for base in klass.__dict__.get("__orig_bases__", ()):
+                origin = typing.get_origin(base)
+                if isinstance(origin, type) and issubclass(origin, BaseStep):
+                    args = typing.get_args(base)
+                    known = (
+                        bool(args)
+                        and isinstance(args[0], type)
+                        and (issubclass(args[0], StepContext))
+                    )
+                    break
+            else:
+                continue
+            break
+        _CONTEXT_STEP[cls] = known
+    return known
 
 
 F = TypeVar("F", bound=Callable[..., Any])

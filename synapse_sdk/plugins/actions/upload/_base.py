@@ -1,5 +1,9 @@
 """``BaseUploadAction``: bring local files into the backend as a dataset.
 
+An upload action either writes ``execute()`` with the helpers below, or is made of context
+steps (``setup_steps``; see :class:`~synapse_sdk.plugins.actions.upload.DefaultUploadAction`
+for the default workflow), which share an :class:`UploadContext`.
+
 Helpers: :meth:`~BaseUploadAction.iter_files` (sorted, filtered by
 ``allowed_extensions``, refusing symlinks that lead outside the folder),
 :meth:`~BaseUploadAction.create_dataset`, :meth:`~BaseUploadAction.upload_data_units` (batched,
@@ -16,13 +20,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from .._compat import module_getattr
-from ..enums import PluginCategory
-from ..errors import UnsafePathError
-from ._common import CategoryAction, ProgressCategories
+from ...enums import PluginCategory
+from ...errors import ActionDefinitionError, UnsafePathError
+from .._common import CategoryAction, ProgressCategories
+from .context import UploadContext
+from .models import UploadResult
 
 if TYPE_CHECKING:
-    from ...clients.base import BackendClient, DatasetRecord, FileSource
+    from ....clients.base import BackendClient, DatasetRecord, FileSource
+    from ...steps import StepContext
 
 __all__ = [
     "BaseUploadAction",
@@ -30,6 +36,7 @@ __all__ = [
     "UploadProgress",
     "import_directory",
     "iter_files",
+    "upload_units",
 ]
 
 P = TypeVar("P")
@@ -38,19 +45,22 @@ Unit = tuple[Mapping[str, "FileSource"], Mapping[str, Any]]
 
 
 def iter_files(
-    root: str | os.PathLike[str], extensions: Iterable[str] | None = None
+    root: str | os.PathLike[str],
+    extensions: Iterable[str] | Mapping[str, Iterable[str]] | None = None,
 ) -> Iterator[Path]:
     """Regular files below ``root`` in sorted order, skipping hidden names.
 
-    ``extensions`` (``['.png', '.jpg']``, case-insensitive) filters by suffix. A symlink that
-    resolves outside ``root`` raises UnsafePathError; one that stays inside is skipped (its
-    target is visited anyway).
+    ``extensions`` (``['.png', '.jpg']``, case-insensitive; a ``{file type: [...]}`` mapping
+    allows all of its values) filters by suffix. A symlink that resolves outside ``root``
+    raises UnsafePathError; one that stays inside is skipped (its target is visited anyway).
     """
     base = Path(root)
     if not base.is_dir():
         raise NotADirectoryError(f"{base} is not a directory")
     resolved_base = base.resolve()
-    allowed = None if extensions is None else {e.lower() for e in extensions}
+    if isinstance(extensions, Mapping):
+        extensions = [e for values in extensions.values() for e in values]
+    allowed = None if extensions is None else {"." + e.lower().lstrip(".") for e in extensions}
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         here = Path(dirpath)
@@ -81,7 +91,7 @@ def import_directory(
     path: str | os.PathLike[str],
     *,
     name: str | None = None,
-    extensions: Iterable[str] | None = None,
+    extensions: Iterable[str] | Mapping[str, Iterable[str]] | None = None,
     batch_size: int = 500,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> DatasetRecord:
@@ -138,21 +148,84 @@ class UploadProgress(ProgressCategories):
 
 
 class BaseUploadAction(CategoryAction[P], Generic[P]):
-    """Base of upload actions (category ``upload``). Override ``execute``.
+    """Base of upload actions (category ``upload``). Override ``execute``, or
+    ``setup_steps`` to make the action of context steps sharing an :class:`UploadContext`
+    (:meth:`create_context`); a run of steps returns an :class:`UploadResult`.
 
-    Set ``allowed_extensions`` (``('.png', '.jpg')``) to filter :meth:`iter_files`.
+    Set ``allowed_extensions`` (``('.png', '.jpg')``) or override
+    :meth:`get_allowed_extensions` to filter the files taken.
     """
 
     category = PluginCategory.UPLOAD
-    params_model = BaseUploadParams
+    params_model: ClassVar[type[BaseModel] | None] = BaseUploadParams
     allowed_extensions: ClassVar[tuple[str, ...] | None] = None
 
     progress_categories = UploadProgress
     progress: UploadProgress
 
-    def get_allowed_extensions(self) -> tuple[str, ...] | None:
-        """The file suffixes this upload accepts (None: every file)."""
+    def get_allowed_extensions(self) -> Any:
+        """The file suffixes this upload accepts: None (every file), a sequence
+        (``('.png', '.jpg')``) or, as in the reference synapse-sdk, a mapping from a file
+        specification's ``file_type`` (or name) to its suffixes
+        (``{'image': ['.tif', '.tiff']}``; types it does not name are not restricted)."""
         return self.allowed_extensions
+
+    # -- context steps -----------------------------------------------------------------------
+
+    def create_context(self) -> UploadContext:
+        """The context the steps share (override to return a subclass with more state)."""
+        return UploadContext(
+            self.ctx,
+            params=self.params,  # type: ignore[arg-type]
+            action=self,
+            allowed_extensions=self.get_allowed_extensions(),
+        )
+
+    def run_steps(self) -> Any:
+        """Run the steps of :meth:`setup_steps` on one :class:`UploadContext`; on failure
+        (or cancellation) the steps that ran are rolled back. Returns
+        :meth:`result_from_steps`."""
+        from ...steps import Orchestrator, StepRegistry
+
+        registry = StepRegistry()
+        self.setup_steps(registry)
+        if not registry:
+            raise ActionDefinitionError(
+                f"{type(self).__qualname__}.setup_steps() registered no steps",
+                action=self.ctx.action_name or type(self).action_name,
+                hint="register steps (registry.register(MyStep())), or subclass "
+                "DefaultUploadAction for the default upload workflow",
+            )
+        context = self.create_context()
+        orchestrator = Orchestrator(registry, self.ctx, action=self, context=context)
+        self._step_context = context
+        try:
+            orchestrator.run()
+        finally:
+            self._step_context = None
+            context.close()
+        return self.result_from_steps(context)
+
+    def result_from_steps(self, context: StepContext) -> Any:
+        """An :class:`UploadResult` of what the upload made."""
+        if not isinstance(context, UploadContext):
+            return super().result_from_steps(context)
+        ran = [r for r in context.results.values() if not r.skipped]
+        files = sum(len(u["files"]) for u in context.uploaded_files)
+        collection = context.data_collection
+        return UploadResult(
+            success=True,
+            steps_executed=len(ran),
+            steps_total=len(context.results),
+            uploaded_files=files - context.reused_files,
+            reused_files=context.reused_files,
+            data_units=len(context.data_units),
+            existing_data_units=context.existing_data_units,
+            data_collection=collection["id"] if collection else None,
+            partial_failure=bool(context.lost_files),
+            lost_files_count=len(context.lost_files),
+            lost_files=list(context.lost_files),
+        )
 
     def iter_files(self, root: str | os.PathLike[str]) -> Iterator[Path]:
         """The files below ``root`` this upload accepts (see :func:`iter_files`)."""
@@ -192,6 +265,3 @@ class BaseUploadAction(CategoryAction[P], Generic[P]):
             extensions=self.get_allowed_extensions(),
             on_progress=lambda done, total: self.set_progress(done, total, step),
         )
-
-
-__getattr__ = module_getattr(__name__, lambda: __all__)
