@@ -11,7 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -19,6 +22,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from synapse_sdk.plugins.errors import BackendError, NotFoundError
 
 if TYPE_CHECKING:
+    from synapse_sdk.clients._collections import (
+        CreatedDataUnit,
+        DataCollectionRecord,
+        ProjectRecord,
+        StorageRecord,
+    )
     from synapse_sdk.clients.base import (
         DatasetRecord,
         DataUnitRecord,
@@ -135,6 +144,11 @@ class FakeBackend:
         self._models: dict[int, ModelRecord] = {}
         self._jobs: dict[int, JobRecord] = {}
         self._logs: dict[int, dict[int, LogEntry]] = {}
+        self._storages: dict[int, StorageRecord] = {}
+        self._specs: dict[int, list[Any]] = {}  # data collection (= dataset) id -> specs
+        self._projects: dict[int, ProjectRecord] = {}
+        self._held: dict[str, set[str]] = {}  # sha256 -> sessions holding it (uploads)
+        self._unit_keys: dict[tuple[int, str], int] = {}
         self._seeded: dict[tuple[str, int], str] = {}
         self._used: set[tuple[str, int]] = set()
         self._failures: dict[str, list[Exception]] = {}
@@ -187,6 +201,9 @@ class FakeBackend:
             "dataset": self._datasets,
             "model": self._models,
             "job": self._jobs,
+            "storage": self._storages,
+            "data_collection": {i: self._datasets[i] for i in self._specs},
+            "project": self._projects,
         }
         table = tables.get(kind, {})
         plural = f"{kind}s"
@@ -194,6 +211,9 @@ class FakeBackend:
             seed = {
                 "dataset": "synapse_backend.add_dataset(name=..., files={...})",
                 "model": "synapse_backend.add_model(name=..., content=b'...')",
+                "storage": "synapse_backend.add_storage(files={'image/a.jpg': b'...'})",
+                "data_collection": "synapse_backend.add_data_collection(specs=['image'])",
+                "project": "synapse_backend.add_project(name=...)",
             }.get(kind)
             hint = f"the fake backend holds no {plural}" + (
                 f"; seed one with {seed}" if seed else ""
@@ -377,6 +397,106 @@ class FakeBackend:
         self._models[model_id] = record
         return record
 
+    def add_storage(
+        self,
+        name: str = "storage",
+        *,
+        path: str | os.PathLike[str] | None = None,
+        files: Mapping[str, SeedFile] | None = None,
+        description: str = "",
+    ) -> StorageRecord:
+        """Seed a storage in one call and return its record: the folder ``path``, or a new
+        temporary folder (removed with the fake). ``files`` maps a relative path
+        (``'image/0001.jpg'``) to its content (bytes, text, or a ``Path`` to copy), written
+        into the folder."""
+        with self._lock:
+            record = self._new_storage(name, path, files, description)
+            self._seeded[("storage", record["id"])] = name
+            return _copy(record)
+
+    def _new_storage(
+        self,
+        name: str,
+        path: str | os.PathLike[str] | None,
+        files: Mapping[str, SeedFile] | None,
+        description: str,
+    ) -> StorageRecord:
+        if path is None:
+            folder = Path(tempfile.mkdtemp(prefix="synapse-fake-storage-"))
+            weakref.finalize(self, shutil.rmtree, folder, True)
+        else:
+            folder = Path(path).resolve()
+            folder.mkdir(parents=True, exist_ok=True)
+        for relative, content in (files or {}).items():
+            target = folder / _safe_name(relative)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(_seed_bytes(content))
+        storage_id = self._next_id("storage")
+        record: StorageRecord = {
+            "id": storage_id,
+            "name": name,
+            "description": description,
+            "provider": "local",
+            "path": str(folder),
+            "created_at": self._now(),
+        }
+        self._storages[storage_id] = record
+        return record
+
+    def add_data_collection(
+        self,
+        name: str = "collection",
+        *,
+        specs: Sequence[str | Mapping[str, Any]] = ("image",),
+        description: str = "",
+    ) -> DataCollectionRecord:
+        """Seed a data collection (a dataset with file specifications) and return its
+        record. ``specs`` are specification names (required), or full specifications
+        (``{'name': 'label', 'is_required': False, 'extensions': ['.json']}``)."""
+        from synapse_sdk.clients._collections import normalize_specifications
+
+        full = [{"name": s, "is_required": True} if isinstance(s, str) else s for s in specs]
+        with self._lock:
+            checked = normalize_specifications(full)
+            record = self._new_dataset(name, description, {"data_collection": True})
+            self._specs[record["id"]] = checked
+            self._seeded[("data_collection", record["id"])] = name
+            return self._collection(record["id"])
+
+    def add_project(
+        self, name: str = "project", *, data_collection: int | None = None, description: str = ""
+    ) -> ProjectRecord:
+        """Seed a project and return its record."""
+        with self._lock:
+            record = self._new_project(name, data_collection, description)
+            self._seeded[("project", record["id"])] = name
+            return _copy(record)
+
+    def _new_project(
+        self, name: str, data_collection: int | None, description: str
+    ) -> ProjectRecord:
+        project_id = self._next_id("project")
+        record: ProjectRecord = {
+            "id": project_id,
+            "name": name,
+            "description": description,
+            "data_collection": data_collection,
+            "created_at": self._now(),
+        }
+        self._projects[project_id] = record
+        return record
+
+    def _collection(self, collection_id: int) -> DataCollectionRecord:
+        dataset = self._datasets[collection_id]
+        return {
+            "id": collection_id,
+            "name": dataset["name"],
+            "description": dataset["description"],
+            "file_specifications": _copy(self._specs[collection_id]),
+            "data_unit_count": dataset["data_unit_count"],
+            "created_at": dataset["created_at"],
+        }
+
     def fail_next(self, method: str, error: Exception | None = None, *, times: int = 1) -> None:
         """Make the next ``times`` calls of ``method`` raise ``error`` (default: a
         BackendError), to test how the action handles a failing backend. The failing calls
@@ -414,6 +534,17 @@ class FakeBackend:
         """The stored content of a model (by id or record); not recorded as a call."""
         record = self._models[model if isinstance(model, int) else int(model["id"])]
         return self._files[record["file"]["sha256"]]
+
+    @property
+    def held_files(self) -> dict[str, list[str]]:
+        """Files stored by uploads and not released yet: sha256 -> the sessions holding it
+        (empty once every upload finished or was rolled back)."""
+        return {sha: sorted(sessions) for sha, sessions in self._held.items() if sessions}
+
+    def unused_files(self) -> list[str]:
+        """sha256 of stored files that no data unit or model uses (orphans)."""
+        used = {f["sha256"] for f in self._file_records()}
+        return sorted(sha for sha in self._files if sha not in used)
 
     def unused_seeds(self) -> list[str]:
         """Seeded datasets and models that no call read (``"dataset 1 'digits'"``)."""
@@ -638,6 +769,240 @@ class FakeBackend:
                 e for s, e in sorted(self._logs[job_id].items()) if after is None or s > after
             ]
             return _copy(entries if limit is None else entries[:limit])
+
+    # -- BackendClient: storages, data collections, projects, data files --------------------
+
+    def create_storage(
+        self, name: str, *, path: str | os.PathLike[str] | None = None, description: str = ""
+    ) -> StorageRecord:
+        with self._lock:
+            self._record("create_storage", name=name, path=path, description=description)
+            if any(s["name"] == name for s in self._storages.values()):
+                raise BackendError(
+                    f"A storage named {name!r} already exists", backend="FakeBackend"
+                )
+            if path is not None and not Path(path).is_dir():
+                raise BackendError(
+                    f"Cannot register storage {name!r}: {path} is not a directory",
+                    backend="FakeBackend",
+                )
+            return _copy(self._new_storage(name, path, None, description))
+
+    def get_storage(self, storage_id: int) -> StorageRecord:
+        with self._lock:
+            self._record("get_storage", storage_id=storage_id)
+            record = self._storages.get(storage_id)
+            if record is None:
+                raise self._missing("storage", storage_id)
+            self._used.add(("storage", storage_id))
+            return _copy(record)
+
+    def list_storages(self) -> list[StorageRecord]:
+        with self._lock:
+            self._record("list_storages")
+            self._used.update(("storage", i) for i in self._storages)
+            return _copy(list(self._storages.values()))
+
+    def create_data_collection(
+        self,
+        name: str,
+        *,
+        file_specifications: Sequence[Mapping[str, Any]],
+        description: str = "",
+    ) -> DataCollectionRecord:
+        from synapse_sdk.clients._collections import normalize_specifications
+
+        with self._lock:
+            self._record(
+                "create_data_collection",
+                name=name,
+                file_specifications=list(file_specifications),
+                description=description,
+            )
+            checked = normalize_specifications(file_specifications)
+            record = self._new_dataset(name, description, {"data_collection": True})
+            self._specs[record["id"]] = checked
+            return self._collection(record["id"])
+
+    def get_data_collection(self, collection_id: int) -> DataCollectionRecord:
+        with self._lock:
+            self._record("get_data_collection", collection_id=collection_id)
+            if collection_id not in self._specs:
+                raise self._missing("data_collection", collection_id)
+            self._used.add(("data_collection", collection_id))
+            return self._collection(collection_id)
+
+    def list_data_collections(self) -> list[DataCollectionRecord]:
+        with self._lock:
+            self._record("list_data_collections")
+            self._used.update(("data_collection", i) for i in self._specs)
+            return [self._collection(i) for i in self._specs]
+
+    def create_project(
+        self, name: str, *, data_collection: int | None = None, description: str = ""
+    ) -> ProjectRecord:
+        with self._lock:
+            self._record(
+                "create_project", name=name, data_collection=data_collection,
+                description=description,
+            )  # fmt: skip
+            if data_collection is not None and data_collection not in self._specs:
+                raise self._missing("data_collection", data_collection)
+            return _copy(self._new_project(name, data_collection, description))
+
+    def get_project(self, project_id: int) -> ProjectRecord:
+        with self._lock:
+            self._record("get_project", project_id=project_id)
+            record = self._projects.get(project_id)
+            if record is None:
+                raise self._missing("project", project_id)
+            self._used.add(("project", project_id))
+            return _copy(record)
+
+    def list_projects(self) -> list[ProjectRecord]:
+        with self._lock:
+            self._record("list_projects")
+            self._used.update(("project", i) for i in self._projects)
+            return _copy(list(self._projects.values()))
+
+    def upload_data_file(
+        self, source: FileSource, *, name: str | None = None, session: str = ""
+    ) -> FileRecord:
+        with self._lock:
+            self._record("upload_data_file", source=_source(source), name=name, session=session)
+            return self._upload([source], None if name is None else [name], session)[0]
+
+    def upload_data_files(
+        self,
+        sources: Sequence[FileSource],
+        *,
+        names: Sequence[str] | None = None,
+        session: str = "",
+    ) -> list[FileRecord]:
+        with self._lock:
+            self._record(
+                "upload_data_files",
+                sources=[_source(s) for s in sources],
+                names=None if names is None else list(names),
+                session=session,
+            )
+            return self._upload(sources, names, session)
+
+    def _upload(
+        self, sources: Sequence[FileSource], names: Sequence[str] | None, session: str
+    ) -> list[FileRecord]:
+        if names is not None and len(names) != len(sources):
+            raise ValueError(f"{len(names)} names for {len(sources)} files")
+        records = []
+        for i, source in enumerate(sources):
+            role = names[i] if names is not None else "file"
+            known = sha256 if (sha256 := _digest_of(source)) in self._files else None
+            record = self._store(role, source)
+            if names is not None:
+                record["name"] = _safe_name(role)
+            sha = record["sha256"]
+            holders = self._held.get(sha)
+            if known is None:
+                self._held.setdefault(sha, set()).add(session)
+            elif holders:
+                holders.add(session)
+            records.append(record)
+        return records
+
+    def verify_data_files_checksums(self, checksums: Sequence[str]) -> list[str]:
+        with self._lock:
+            self._record("verify_data_files_checksums", checksums=list(checksums))
+            return [sha for sha in dict.fromkeys(checksums) if sha in self._files]
+
+    def release_data_files(self, checksums: Sequence[str], *, session: str = "") -> int:
+        with self._lock:
+            self._record("release_data_files", checksums=list(checksums), session=session)
+            used = {f["sha256"] for f in self._file_records()}
+            removed = 0
+            for sha in dict.fromkeys(checksums):
+                holders = self._held.get(sha)
+                if not holders or session not in holders:
+                    continue
+                holders.discard(session)
+                if not holders:
+                    del self._held[sha]
+                    if sha not in used and sha in self._files:
+                        del self._files[sha]
+                        removed += 1
+            return removed
+
+    def create_data_units(
+        self, collection_id: int, units: Sequence[Mapping[str, Any]]
+    ) -> list[CreatedDataUnit]:
+        from synapse_sdk.clients._collections import data_unit_key
+
+        with self._lock:
+            self._record("create_data_units", collection_id=collection_id, units=list(units))
+            if collection_id not in self._specs:
+                raise self._missing("data_collection", collection_id)
+            names = {s["name"] for s in self._specs[collection_id]}
+            prepared = []
+            for index, unit in enumerate(units):
+                files = {
+                    spec: {"name": f["name"], "sha256": f["sha256"], "size": int(f["size"])}
+                    for spec, f in dict(unit.get("files") or {}).items()
+                }
+                if not files or set(files) - names:
+                    raise ValueError(
+                        f"units[{index}] has files for {sorted(set(files) - names) or 'nothing'}"
+                        f"; file specifications of collection {collection_id}: {sorted(names)}"
+                    )
+                for f in files.values():
+                    self._file(f["sha256"])
+                key = unit.get("key") or data_unit_key(files)
+                prepared.append((key, files, _json(dict(unit.get("meta") or {}), "meta")))
+            out: list[CreatedDataUnit] = []
+            for key, files, meta in prepared:
+                existing = self._unit_keys.get((collection_id, key))
+                if existing is not None:
+                    out.append({"id": existing, "key": key, "created": False})
+                    continue
+                unit_id = self._next_id("data_unit")
+                self._units[collection_id].append(
+                    {"id": unit_id, "dataset": collection_id, "files": files, "meta": meta,
+                     "created_at": self._now()}
+                )  # fmt: skip
+                self._datasets[collection_id]["data_unit_count"] += 1
+                self._unit_keys[(collection_id, key)] = unit_id
+                out.append({"id": unit_id, "key": key, "created": True})
+            return out
+
+    def delete_data_units(self, collection_id: int, unit_ids: Sequence[int]) -> int:
+        with self._lock:
+            self._record("delete_data_units", collection_id=collection_id, unit_ids=list(unit_ids))
+            if collection_id not in self._specs:
+                raise self._missing("data_collection", collection_id)
+            gone = set(unit_ids)
+            units = self._units[collection_id]
+            kept = [u for u in units if u["id"] not in gone]
+            removed = len(units) - len(kept)
+            self._units[collection_id] = kept
+            self._datasets[collection_id]["data_unit_count"] -= removed
+            for k in [k for k, v in self._unit_keys.items() if k[0] == collection_id and v in gone]:
+                del self._unit_keys[k]
+            return removed
+
+
+def _digest_of(source: FileSource) -> str | None:
+    """sha256 of a source's content (None when it cannot be read: _store says why)."""
+    try:
+        data = (
+            bytes(source)
+            if isinstance(source, (bytes, bytearray, memoryview))
+            else (Path(source).read_bytes())
+        )
+    except OSError:
+        return None
+    return hashlib.sha256(data).hexdigest()
+
+
+def _source(source: Any) -> Any:
+    return source if isinstance(source, (bytes, bytearray, memoryview)) else str(source)
 
 
 def _bytes(content: bytes | str) -> bytes:
