@@ -147,8 +147,9 @@ class ExporterRunAdapter:
 
 
 class BaseExporter:
-    """The helper an export action uses to convert items and write them as files; not an
-    action itself (build it in a ``BaseExportAction`` with :meth:`export_with`).
+    """The helper an export action uses to write items as files (not an action itself).
+
+    Run it from a ``BaseExportAction``: ``self.export_with(Exporter, items, name=...)``.
 
     ``BaseExporter(ctx, export_items, path_root, **params)``: ``params`` holds ``name`` (the
     output directory's name, required), ``count`` (how many items, for progress),
