@@ -449,7 +449,7 @@ def _check(path: Path, spec: Mapping[str, Any] | None, allowed: Any, limit: int)
     except OSError as exc:
         return f"cannot be read: {exc.strerror or exc}"
     if size > limit:
-        return f"is {size / 1048576:.1f} MB, over the limit of {limit / 1048576:g} MB"
+        return f"is {size:,} bytes, over the limit of {limit:,} bytes (max_file_size_mb)"
     return None
 
 
