@@ -61,19 +61,45 @@ def new_run_id() -> str:
 class _ContextLogger(logging.Logger):
     """A per-run logger whose records also become LogEvents of the run.
 
-    It is not registered in the logging manager (no leak per run); its parent is
-    ``synapse_sdk.actions``, so records propagate to the root logger and pytest's ``caplog``.
+    It behaves as a stdlib logger: ``setLevel``, handlers and ``propagate`` work, and with no
+    level of its own it takes its parents' (``synapse_sdk.actions``, ``synapse_sdk``, root),
+    so records reach the root logger's handlers and pytest's ``caplog``. One addition: while
+    the run has sinks (a terminal, a notebook, a run log), INFO and above are always enabled,
+    so the run's own views show them whatever logging's configuration says. It is not
+    registered in the logging manager (no leak per run), so it keeps no level cache either.
     """
 
     def __init__(self, name: str, ctx: RuntimeContext) -> None:
-        super().__init__(name, logging.INFO)
+        super().__init__(name)
         self.parent = _ACTIONS_LOGGER
         self._ctx = ctx
+
+    def isEnabledFor(self, level: int) -> bool:
+        if self.disabled or self.manager.disable >= level:
+            return False
+        if self.level:
+            return level >= self.level
+        if level >= logging.INFO and self._ctx._sinks:
+            return True
+        return level >= _ACTIONS_LOGGER.getEffectiveLevel()
 
     def handle(self, record: logging.LogRecord) -> None:
         if not getattr(record, "synapse_event", False):
             self._ctx._emit_log_record(record)
         super().handle(record)
+
+
+def _has_handler(logger: logging.Logger, level: int) -> bool:
+    """True when a real handler (not a NullHandler) would receive a record of ``level``."""
+    current: logging.Logger | None = logger
+    while current is not None:
+        for handler in current.handlers:
+            if level >= handler.level and not isinstance(handler, logging.NullHandler):
+                return True
+        if not current.propagate:
+            return False
+        current = current.parent
+    return False
 
 
 class RuntimeContext:
@@ -258,7 +284,7 @@ class RuntimeContext:
         """Log a structured event, e.g. ``ctx.log('train_start', {'epochs': 10})``."""
         if data is None:
             data = {}
-        elif not isinstance(data, Mapping):
+        elif type(data) is not dict and not isinstance(data, Mapping):
             raise TypeError(
                 f"ctx.log data must be a mapping, got {type(data).__name__}: {data!r} "
                 f"(event {event!r}); wrap it: ctx.log({event!r}, {{'value': ...}})"
@@ -267,9 +293,12 @@ class RuntimeContext:
         if levelno is None:
             raise ValueError(f"unknown log level {level!r}; use one of {', '.join(_LEVELS)}")
         if self._sinks:
-            self.emit(self.make_event(LogEvent, event, dict(data), level, file))
-        logger = self.logger
-        if logger.isEnabledFor(levelno):
+            now = _time()
+            fields = (self.run_id, next(self._seq), now, now - self._t0, event, dict(data))
+            self.emit(_tuple_new(LogEvent, (*fields, level, file)))
+        logger = self._logger or self.logger
+        # a LogRecord costs microseconds: build one only when a handler will receive it
+        if logger.isEnabledFor(levelno) and _has_handler(logger, levelno):
             logger.log(levelno, "%s %s", event, dict(data), extra={"synapse_event": True})
 
     def log_message(
