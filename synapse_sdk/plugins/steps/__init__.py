@@ -678,7 +678,7 @@ class Orchestrator:
         if total > 0:
             fraction = min(max(current / total, 0.0), 1.0)
             self._step_fraction = fraction
-            self._overall(100.0 * (self._done + self._share[step.name] * fraction))
+            self._overall(min(100.0 * (self._done + self._share[step.name] * fraction), 100.0))
 
     def _finish_share(self, step: BaseStep[Any]) -> None:
         self._done += self._share[step.name]

@@ -74,8 +74,8 @@ class UploadContext(StepContext):
         self.uploaded_files: list[dict[str, Any]] = []
         self.data_units: list[dict[str, Any]] = []
         self.lost_files: list[LostFile] = []
-        #: Files whose content the backend held already (not sent again).
-        self.reused_files = 0
+        #: Distinct file contents this run sent to the backend (the others it held already).
+        self.sent_files = 0
         #: Data units of the same files the collection had already (not made again).
         self.existing_data_units = 0
         #: Files of this run stay pending under this name until bound (see delete_data_files).

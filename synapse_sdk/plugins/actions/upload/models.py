@@ -100,8 +100,9 @@ class LostFile(BaseModel):
 class UploadResult(BaseModel):
     """What an upload made.
 
-    ``uploaded_files``: files sent to the backend (content it did not hold yet);
-    ``reused_files``: files whose content it held already (not sent again); ``data_units``:
+    ``uploaded_files``: distinct file contents sent to the backend (it did not hold them);
+    ``reused_files``: the other files of the data units, whose content the backend held
+    already (from an earlier upload, or the same file twice): not sent again. ``data_units``:
     data units made by this run; ``existing_data_units``: data units of the same files that
     the collection had already (not made twice). Every file that could not be used is in
     ``lost_files`` with its reason (``lost_files_count`` of them).

@@ -552,6 +552,7 @@ class UploadFilesStep(BaseStep[UploadContext]):
                     self._drop(context, group, None, f"upload failed: {exc}")
                 return
             stored = {sha: rec for sha, rec in zip(order, records, strict=True)}
+            context.sent_files += len(order)
         for group, files in hashed:
             entry: dict[str, Any] = {}
             for spec_name, (sha, size, _) in files.items():
@@ -561,8 +562,6 @@ class UploadFilesStep(BaseStep[UploadContext]):
                     entry = {}
                     self._drop(context, group, path, "changed while it was being uploaded")
                     break
-                if record is None:
-                    context.reused_files += 1
                 entry[spec_name] = {"name": path.name, "sha256": sha, "size": size,
                                     "path": str(path)}  # fmt: skip
             if entry:
@@ -691,10 +690,10 @@ class CleanupStep(BaseStep[UploadContext]):
     progress_weight = 0.05
 
     def execute(self, context: UploadContext) -> StepResult[Any]:
+        files = sum(len(u["files"]) for u in context.uploaded_files)
         summary = {
-            "uploaded_files": sum(len(u["files"]) for u in context.uploaded_files)
-            - context.reused_files,
-            "reused_files": context.reused_files,
+            "uploaded_files": context.sent_files,
+            "reused_files": files - context.sent_files,
             "data_units": len(context.data_units),
             "existing_data_units": context.existing_data_units,
             "lost_files": len(context.lost_files),
