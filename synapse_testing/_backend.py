@@ -943,7 +943,7 @@ class FakeBackend:
             names = {s["name"] for s in self._specs[collection_id]}
             prepared = []
             for index, unit in enumerate(units):
-                files = {
+                files: dict[str, FileRecord] = {
                     spec: {"name": f["name"], "sha256": f["sha256"], "size": int(f["size"])}
                     for spec, f in dict(unit.get("files") or {}).items()
                 }
