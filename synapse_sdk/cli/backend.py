@@ -82,6 +82,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="a host name clients use to reach a non-loopback --host (repeatable)",
     )
     serve.set_defaults(handler=_serve)
+    from ._backend_collections import register as register_collections  # storages, collections
+
+    register_collections(commands)
     return parser
 
 
