@@ -477,6 +477,23 @@ class CollectionsMixin:
                 size += len(chunk)
         return {"name": safe_name(path.name), "sha256": digest.hexdigest(), "size": size}, None
 
+    def claim_data_files(self, checksums: Sequence[str], *, session: str = "") -> list[str]:
+        """Hold contents for ``session`` before their bytes arrive (the HTTP server's first
+        half of ``upload_data_files``); returns those the backend holds already (nothing to
+        send). A claim whose bytes never come is released like any other."""
+        shas = sorted(set(checksums))
+        owner, now = _owner(), time.time()
+        with self._write() as db:
+            held = {r[0] for r in _select_in(db, "SELECT sha256 FROM blobs", shas)}
+            held.update(sha for sha in shas if self._blob_path(sha).is_file())
+            pending = {r[0] for r in _select_in(db, "SELECT sha256 FROM pending_files", shas)}
+            db.executemany(
+                "INSERT OR IGNORE INTO pending_files (sha256, owner, session, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                [(s, owner, session, now) for s in shas if s not in held or s in pending],
+            )
+        return sorted(held)
+
     def verify_data_files_checksums(self, checksums: Sequence[str]) -> list[str]:
         """The checksums (sha256) among ``checksums`` whose content the backend holds."""
         found: list[str] = []

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ..plugins.errors import BackendError, IntegrityError, NotFoundError, UnsafePathError
+from ._collections_http import HttpCollectionsMixin
 from .base import (
     DatasetRecord,
     DataUnitRecord,
@@ -53,7 +54,7 @@ def _httpx() -> Any:
     return httpx
 
 
-class HttpBackendClient:
+class HttpBackendClient(HttpCollectionsMixin):
     """A :class:`~synapse_sdk.clients.base.BackendClient` for a backend served over HTTP.
 
     ``token`` is sent as a bearer token. ``timeout`` bounds each attempt; ``retries`` more

@@ -640,6 +640,9 @@ def create_app(
     ) -> Any:
         return answer(backend.get_job_logs(job_id, after=after, limit=limit))
 
+    from ._collections_routes import collections_router  # storages, data collections, files
+
+    app.include_router(collections_router(backend))
     return _Guard(app, settings), settings
 
 
