@@ -168,7 +168,7 @@ def test_fail_next_injects_a_backend_failure_and_records_the_call():
         backend.fail_next("get_dataset_x")
     assert str(info.value).startswith(
         "fail_next('get_dataset_x'): not a BackendClient method; did you mean 'get_dataset'? "
-        "methods: add_data_units, append_job_logs, create_dataset, "
+        "methods: add_data_units, append_job_logs, create_data_collection, "
     )
     with pytest.raises(ValueError, match=r"^fail_next\('add_dataset'\): not a BackendClient"):
         backend.fail_next("add_dataset")  # seeding is not a backend call: it cannot fail
