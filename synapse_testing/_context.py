@@ -73,7 +73,7 @@ class RecordingContext(EventViews, RuntimeContext):
     ) -> None:
         self.keep_all = keep_all
         self._record: Any = (
-            _AllEvents() if keep_all else RunRecord(samples=SAMPLES_PER_STEP, head_tail=HEAD_TAIL)
+            _AllEvents() if keep_all else RunRecord.sized(SAMPLES_PER_STEP, HEAD_TAIL)
         )
         self._cached: tuple[int, list[Event]] = (0, [])
         self._cancel_checks: list[Callable[[Event], bool]] = []

@@ -83,6 +83,9 @@ class BackendSink:
     and reported by a BackendError. ``close()`` (called by the runner) stops the thread.
     """
 
+    # it shows (or records) the latest progress: a run may coalesce progress events for it
+    coalesce_progress = True
+
     def __init__(
         self,
         client: BackendClient,

@@ -210,6 +210,9 @@ class NotebookSink:
     widget). ``flushes`` counts pushes, ``events`` the events received.
     """
 
+    # it shows (or records) the latest progress: a run may coalesce progress events for it
+    coalesce_progress = True
+
     def __init__(self, view: RunView, *, interval: float = 0.1, action: str = "run") -> None:
         self.view = view
         self.interval = interval

@@ -41,6 +41,11 @@ _ACTIONS_LOGGER = logging.getLogger("synapse_sdk.actions")
 # printed a second time next to the console sink's line.
 logging.getLogger("synapse_sdk").addHandler(logging.NullHandler())
 
+#: When progress is coalesced: every one of a step's first PROGRESS_WHOLE events goes out (a
+#: short run is seen whole), then at most one per PROGRESS_INTERVAL seconds.
+PROGRESS_WHOLE = 256
+PROGRESS_INTERVAL = 0.005
+
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 # log_message also takes the platform's levels: success is shown apart from info, danger from
 # error; for the stdlib logger they are INFO and ERROR.
@@ -102,6 +107,21 @@ def _has_handler(logger: logging.Logger, level: int) -> bool:
     return False
 
 
+class _ProgressState:
+    """How a context sends progress, made on its first ``set_progress`` (and again after a
+    change of sinks): whether it may coalesce, and per step the value waiting to go out, when
+    the next may go out and how many went out; ``coalesced`` counts the calls left out."""
+
+    __slots__ = ("coalesce", "coalesced", "due", "pending", "sent")
+
+    def __init__(self, sinks: list[Any], carried: int) -> None:
+        self.coalesce = all(getattr(sink, "coalesce_progress", False) for sink in sinks)
+        self.pending: dict[str | None, tuple[float, float, float]] = {}
+        self.due: dict[str | None, float] = {}
+        self.sent: dict[str | None, int] = {}
+        self.coalesced = carried
+
+
 class RuntimeContext:
     """What an action may touch: events, logger, env, backend client, run id, cancellation.
 
@@ -130,6 +150,8 @@ class RuntimeContext:
         self._logger: _ContextLogger | None = None
         self._cancelled = False
         self._clamp_warned: set[str | None] | None = None
+        self._progress: _ProgressState | None = None  # made by the first set_progress
+        self._pending: dict[str | None, tuple[float, float, float]] | None = None
 
     @classmethod
     def _for_run(
@@ -166,6 +188,8 @@ class RuntimeContext:
         self._logger = None
         self._cancelled = False
         self._clamp_warned = None
+        self._progress = None
+        self._pending = None
         return self
 
     def __repr__(self) -> str:
@@ -179,13 +203,26 @@ class RuntimeContext:
 
     def subscribe(self, sink: Sink) -> None:
         """Deliver every later event to ``sink`` too."""
+        self.flush_progress()
         self._sinks.append(sink)
+        self._sinks_changed()
 
     def unsubscribe(self, sink: Sink) -> None:
+        self.flush_progress()
         self._sinks.remove(sink)
+        self._sinks_changed()
+
+    def _sinks_changed(self) -> None:
+        """May progress still be coalesced? Asked again (what was left out is still counted)."""
+        old = self._progress
+        if old is not None:
+            self._progress = _ProgressState(self._sinks, old.coalesced)
+            self._pending = self._progress.pending
 
     def emit(self, event: Event) -> None:
         """Deliver an already-built event to every sink (used by executors relaying events)."""
+        if self._pending:
+            self.flush_progress()
         for sink in self._sinks:
             try:
                 sink.emit(event)
@@ -213,6 +250,8 @@ class RuntimeContext:
     def make_event(self, cls: type[E], *fields: Any) -> E:
         """Build an event of type ``cls`` stamped with this run's id, next seq and the time;
         ``fields`` are the type's own fields, in order (trailing defaults may be left out)."""
+        if self._pending:  # coalesced progress set before this event goes out first
+            self.flush_progress()
         now = _time()
         return cls(self.run_id, next(self._seq), now, now - self._t0, *fields)  # type: ignore[call-arg]
 
@@ -224,6 +263,13 @@ class RuntimeContext:
         ``total <= 0`` means indeterminate. Out-of-range values are clamped into
         ``[0, total]`` with one warning event per step; progress never kills an action. This
         is also a cancellation point: it raises CancelledError once the run is cancelled.
+
+        Every sink gets every progress event, unless every sink says it only shows samples
+        (``coalesce_progress = True``: the run's record, the notebook and terminal views, the
+        backend's job record); then, past a step's first ``PROGRESS_WHOLE`` events, its
+        progress goes out at most every ``PROGRESS_INTERVAL`` seconds, its last value always,
+        and completion at once. A run
+        log (:class:`~synapse_sdk.plugins.sinks.JsonlSink`) or any other sink turns that off.
         """
         if self._cancelled:
             raise CancelledError(action=self.action_name)
@@ -240,11 +286,59 @@ class RuntimeContext:
                     code="progress_clamped",
                 )
             current = clamped
-        if self._sinks:
-            now = _time()
+        sinks = self._sinks
+        if not sinks:
+            return
+        now = _time()
+        state = self._progress
+        if state is None:
+            state = self._progress = _ProgressState(sinks, 0)
+            self._pending = state.pending
+        if state.coalesce and current != total:
+            # Every sink shows a sample of progress (the run's record, a notebook bar, the
+            # terminal): past a step's first PROGRESS_WHOLE events, at most one event per
+            # PROGRESS_INTERVAL seconds; the latest value waits and goes out before any later
+            # event and at the end.
+            if now < state.due.get(step, 0.0):
+                state.pending[step] = (current, total, now)
+                state.coalesced += 1
+                return
+            sent = state.sent.get(step, 0) + 1
+            state.sent[step] = sent
+            if sent >= PROGRESS_WHOLE:
+                state.due[step] = now + PROGRESS_INTERVAL
+        pending = self._pending
+        if pending:
+            pending.pop(step, None)
+            self.flush_progress()
+        event = _tuple_new(
+            ProgressEvent,
+            (self.run_id, next(self._seq), now, now - self._t0, current, total, step),
+        )
+        for sink in sinks:
+            try:
+                sink.emit(event)
+            except Exception as exc:  # a view must never kill the action
+                self._sink_failed(sink, exc)
+
+    @property
+    def progress_coalesced(self) -> int:
+        """How many ``set_progress`` calls were left out by coalescing (see there)."""
+        return 0 if self._progress is None else self._progress.coalesced
+
+    def flush_progress(self) -> None:
+        """Send the progress values that wait to be coalesced (see :meth:`set_progress`)."""
+        pending = self._pending
+        if not pending:
+            return
+        if self._progress is not None:
+            self._progress.coalesced -= len(pending)  # these do go out
+        waiting = sorted(pending.items(), key=lambda item: item[1][2])  # in call order
+        pending.clear()
+        for step, (current, total, when) in waiting:
             event = _tuple_new(
                 ProgressEvent,
-                (self.run_id, next(self._seq), now, now - self._t0, current, total, step),
+                (self.run_id, next(self._seq), when, when - self._t0, current, total, step),
             )
             for sink in self._sinks:
                 try:
@@ -293,6 +387,8 @@ class RuntimeContext:
         if levelno is None:
             raise ValueError(f"unknown log level {level!r}; use one of {', '.join(_LEVELS)}")
         if self._sinks:
+            if self._pending:
+                self.flush_progress()
             now = _time()
             fields = (self.run_id, next(self._seq), now, now - self._t0, event, dict(data))
             self.emit(_tuple_new(LogEvent, (*fields, level, file)))

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from time import perf_counter
 from time import time as wall_clock
+from types import MappingProxyType
 from typing import Any
 
 from .context import RuntimeContext, new_run_id
@@ -34,7 +35,7 @@ from .events import (
 )
 from .spec import ActionSpec
 
-__all__ = ["Run", "RunRecord", "RunStatus", "execute_spec", "job_sinks"]
+__all__ = ["Run", "RunRecord", "RunStatus", "execute_spec", "job_sinks", "run_alone"]
 
 
 @dataclass(slots=True)
@@ -127,6 +128,16 @@ def job_sinks(client: Any, sinks: Iterable[Sink] = ()) -> list[Sink]:
     return [] if sink is None else [sink]
 
 
+def run_alone(spec: ActionSpec, params: Any, env: Mapping[str, str] | None = None) -> Run:
+    """:func:`execute_spec` for the common case, kept short: no context, client or sinks of
+    the caller, so the run's context and record are its own (a tenth of a trivial run's
+    overhead, benchmarks/bench_corridor.py)."""
+    record = RunRecord()
+    started = wall_clock()
+    ctx = RuntimeContext._for_run(spec.name, [record], env, None, new_run_id(), started)
+    return _execute(spec, params, ctx, record, started)
+
+
 def execute_spec(
     spec: ActionSpec,
     params: Any,
@@ -193,25 +204,40 @@ class _Thinned:
         self.last: Event | None = None
 
 
-class RunRecord:
+_NO_SERIES: dict[str | None, _Thinned] = MappingProxyType({})  # type: ignore[assignment]
+_NO_EVENTS: list[Event] = ()  # type: ignore[assignment]
+
+
+class RunRecord(list[Event]):
     """The sink that keeps a run's timeline in bounded memory (what ``Run.events`` shows).
 
     Memory does not grow with the number of events: progress and metrics are thinned per
     step to at most ``samples`` evenly spaced events plus the latest one; logs, warnings and
     the other events keep the first and the last ``head_tail`` of them. Run start, result and
     end are always kept. What was left out is counted per event type (``omitted``).
+
+    The list itself holds run start, result and end when the run hands them over directly
+    (:func:`_execute`); everything else is made on first use, so the record of a trivial run
+    costs what an empty list costs (a tenth of its overhead, benchmarks/bench_corridor.py).
     """
 
-    __slots__ = ("_head", "_metrics", "_other", "_progress", "_seen", "_tail", "samples")
+    coalesce_progress = True  # it keeps samples: progress may reach it coalesced
+    samples = 256
+    _head = 5000
+    # made on first use
+    _progress: dict[str | None, _Thinned] = _NO_SERIES
+    _metrics: dict[str | None, _Thinned] = _NO_SERIES
+    _other: list[Event] = _NO_EVENTS  # the first `head_tail` of the other events
+    _tail: deque[Event] | None = None  # and the latest ones, once there are more
+    _seen = 0
 
-    def __init__(self, *, samples: int = 256, head_tail: int = 5000) -> None:
-        self.samples = samples
-        self._progress: dict[str | None, _Thinned] = {}
-        self._metrics: dict[str | None, _Thinned] = {}
-        self._head = head_tail
-        self._other: list[Event] = []  # the first `head_tail` events of the other kinds
-        self._tail: deque[Event] = deque(maxlen=head_tail)  # and the latest ones
-        self._seen = 0
+    @classmethod
+    def sized(cls, samples: int, head_tail: int) -> RunRecord:
+        """A record keeping ``samples`` per step and ``head_tail`` first and last others."""
+        record = cls()
+        record.samples = samples
+        record._head = head_tail
+        return record
 
     def emit(self, event: Event) -> None:
         cls = event.__class__
@@ -221,6 +247,12 @@ class RunRecord:
             step = event.step  # type: ignore[attr-defined]
             series = table.get(step)
             if series is None:
+                if table is _NO_SERIES:
+                    table = {}
+                    if cls is ProgressEvent:
+                        self._progress = table
+                    else:
+                        self._metrics = table
                 series = table[step] = _Thinned(self.samples)
             series.last = event
             count = series.count
@@ -234,14 +266,24 @@ class RunRecord:
                 series.stride *= 2
             return
         self._seen += 1
-        if len(self._other) < self._head:
-            self._other.append(event)
-        else:
-            self._tail.append(event)
+        other = self._other
+        if other is _NO_EVENTS:
+            other = self._other = []
+        if len(other) < self._head:
+            other.append(event)
+            return
+        if self._tail is None:
+            self._tail = deque(maxlen=self._head)
+        self._tail.append(event)
 
     def events(self) -> list[Event]:
         """The kept events in emission order."""
-        out = [*self._other, *self._tail]
+        frame, other = self, self._other
+        if not other and not self._progress and not self._metrics and self._tail is None:
+            return list(frame)  # a run that reported nothing: its start, result and end
+        out = [*frame[:1], *other, *(self._tail or ()), *frame[1:]]
+        if not self._progress and not self._metrics:
+            return out  # in order already: nothing to merge
         for table in (self._progress, self._metrics):
             for series in table.values():
                 out += series.kept
@@ -250,6 +292,16 @@ class RunRecord:
                     out.append(last)
         out.sort(key=_seq)
         return out
+
+    def finish(self, coalesced: int = 0) -> tuple[list[Event], dict[str, int]]:
+        """:meth:`events` and :meth:`omitted` at the end of a run, with ``coalesced`` progress
+        calls that never reached it counted too."""
+        if not self._other and not self._progress and not self._metrics and self._tail is None:
+            return self, {"progress": coalesced} if coalesced else {}
+        omitted = self.omitted()
+        if coalesced:
+            omitted["progress"] = omitted.get("progress", 0) + coalesced
+        return self.events(), omitted
 
     def size(self) -> int:
         """How many events it was given."""
@@ -260,6 +312,8 @@ class RunRecord:
     def omitted(self) -> dict[str, int]:
         """How many events of each type were left out, e.g. ``{'progress': 999_700}``."""
         out: dict[str, int] = {}
+        if not self._progress and not self._metrics and self._tail is None:
+            return out
         for kind, table in (("progress", self._progress), ("metrics", self._metrics)):
             dropped = 0
             for series in table.values():
@@ -269,7 +323,7 @@ class RunRecord:
                 dropped += series.count - kept
             if dropped:
                 out[kind] = dropped
-        others = self._seen - len(self._other) - len(self._tail)
+        others = self._seen - len(self._other) - len(self._tail or ())
         if others:
             out["other"] = others
         return out
@@ -325,7 +379,8 @@ def _execute(
     seq = ctx._seq
     t0 = ctx._t0
     sinks = ctx._sinks
-    deliver = record.emit if len(sinks) == 1 and sinks[0] is record else ctx.emit
+    # the run's record alone (the common case): start, result and end go straight into its frame
+    deliver = record.append if len(sinks) == 1 and sinks[0] is record else ctx.emit
     deliver(_event(RunStarted, (run_id, next(seq), started, started - t0, name, params)))
     status = _FAILED
     result: Any = None
@@ -348,8 +403,10 @@ def _execute(
     finally:
         duration = perf_counter() - clock
         now = started + duration
+        if ctx._pending:  # coalesced progress goes out before the end (see set_progress)
+            ctx.flush_progress()
         # the action may have subscribed sinks of its own meanwhile
-        deliver = record.emit if len(sinks) == 1 and sinks[0] is record else ctx.emit
+        deliver = record.append if len(sinks) == 1 and sinks[0] is record else ctx.emit
         if status is _SUCCEEDED:
             deliver(_event(ResultEvent, (run_id, next(seq), now, now - t0, result)))
         message = None if error is None else str(error)
@@ -361,17 +418,10 @@ def _execute(
         )
     if interrupted is not None:
         raise interrupted
+    if record._seen or record._progress is not _NO_SERIES or record._metrics is not _NO_SERIES:
+        kept, omitted = record.finish(ctx.progress_coalesced)
+    else:  # nothing but its start, result and end: the record is the timeline
+        kept, omitted = record, {}
     return Run(
-        run_id,
-        name,
-        status,
-        params,
-        result,
-        error,
-        trace,
-        record.events(),
-        started,
-        now,
-        duration,
-        record.omitted(),
+        run_id, name, status, params, result, error, trace, kept, started, now, duration, omitted
     )

@@ -10,14 +10,17 @@ backend client is recorded there as a job by one rule (:func:`synapse_sdk.plugin
 from __future__ import annotations
 
 import contextlib
+import importlib
+import sys
 from collections.abc import Iterable, Mapping
+from types import ModuleType
 from typing import Any
 
 from .context import RuntimeContext
 from .enums import RunStatus
 from .errors import ValidationError
 from .events import Sink
-from .run import Run, execute_spec, job_sinks
+from .run import Run, execute_spec, job_sinks, run_alone
 from .spec import as_spec, module_actions
 
 __all__ = ["Run", "RunStatus", "module_actions", "run_action", "run_plugin", "run_plugin_record"]
@@ -54,6 +57,8 @@ def run_action(
     if mode == LOCAL:
         spec = as_spec(action)
         validated = spec.validate_params(params, reject_unknown=reject_unknown)
+        if ctx is None and client is None and not sinks:
+            return run_alone(spec, validated, env)
         return execute_spec(spec, validated, ctx=ctx, env=env, client=client, sinks=sinks)
     _check_mode(mode)
     runner = executor if executor is not None else _shared_executor(mode)
@@ -122,9 +127,7 @@ def run_plugin_record(
     starts) and again in a worker. ``venv=True`` (mode ``job``) runs the job in the plugin's
     own virtual environment, built from its requirements.txt with config.yaml's packaging.
     """
-    from .loading import resolve  # reads config.yaml: not at `import synapse_sdk.plugins`
-
-    resolved = resolve(plugin, action)
+    resolved = _loading().resolve(plugin, action)
     spec = resolved.spec
     if mode == "config":
         mode = _config_mode(resolved.plugin.get_action_method(action).value)
@@ -132,6 +135,8 @@ def run_plugin_record(
     if mode == LOCAL:
         if ctx is None and resolved.env:
             env = {**resolved.env, **env} if env else resolved.env
+        if ctx is None and client is None and not sinks:
+            return run_alone(spec, validated, env)
         return execute_spec(spec, validated, ctx=ctx, env=env, client=client, sinks=sinks)
     _check_mode(mode)
     if venv and mode != "job":
@@ -160,6 +165,17 @@ def run_plugin_record(
         with contextlib.suppress(Exception):  # a non-matching result was already warned about
             run.result = spec.result_model.model_validate(run.result)
     return run
+
+
+def _loading() -> ModuleType:
+    """:mod:`synapse_sdk.plugins.loading`, imported on first use: it reads YAML, which
+    ``import synapse_sdk.plugins`` must not load. A dict lookup per call afterwards (an import
+    statement here would cost a repeated ``run_plugin`` a twentieth of its time)."""
+    module = sys.modules.get(_LOADING)
+    return module if module is not None else importlib.import_module(_LOADING)
+
+
+_LOADING = __name__.rpartition(".")[0] + ".loading"
 
 
 def _config_mode(method: str) -> str:

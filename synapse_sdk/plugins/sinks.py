@@ -94,6 +94,9 @@ class ConsoleSink:
     so stdout stays clean for results.
     """
 
+    # it shows (or records) the latest progress: a run may coalesce progress events for it
+    coalesce_progress = True
+
     def __init__(
         self,
         stream: IO[str] | None = None,

@@ -48,7 +48,7 @@ def test_a_long_run_keeps_samples_of_each_step_with_its_start_and_end():
 
 
 def test_logs_keep_the_first_and_the_last():
-    record = RunRecord(samples=8, head_tail=3)
+    record = RunRecord.sized(8, 3)
     ctx = RuntimeContext(sinks=[record])
     for i in range(10):
         ctx.log("line", {"i": i})
