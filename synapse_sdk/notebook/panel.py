@@ -126,6 +126,7 @@ class ActionPanel:
             "" if self.form.valid else f"{len(self.form.errors)} field(s) to fix"
         )
         self.cancel_button.disabled = not running
+        self.form.read_only = running  # the params of a run that goes on cannot change
 
     # -- running -----------------------------------------------------------------------------
 

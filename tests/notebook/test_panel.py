@@ -222,3 +222,26 @@ def test_close_cancels_the_run_and_closes_every_widget():
     panel.close()
     assert panel.run is not None and panel.run.status is RunStatus.CANCELLED
     assert not set(_instances) & made
+
+
+def test_the_form_is_read_only_while_a_run_goes_on_and_editable_after():
+    import threading
+
+    from synapse_sdk.plugins import action
+
+    release = threading.Event()
+
+    @action(name="wait_here")
+    def wait_here(params: dict, ctx: RuntimeContext) -> int:
+        release.wait(10)
+        return 1
+
+    panel = ActionPanel(wait_here)
+    panel.start()
+    try:
+        assert panel.form.read_only is True
+    finally:
+        release.set()
+        panel.wait(timeout=10)
+    assert panel.form.read_only is False
+    panel.close()
