@@ -98,3 +98,34 @@ def test_it_runs_in_the_notebook_panel(plugin):
         assert run is not None and run.ok and run.result == {"checked": checked}
     finally:
         panel.close()
+
+
+def test_a_neural_net_train_action_runs_from_the_cli_against_the_local_backend(
+    tmp_path, monkeypatch, capsys
+):
+    """`synapse run ... --backend`: the dataset comes from the LocalBackend, the trained model
+    goes back to it, and the run is recorded there as a job."""
+    from synapse_sdk.clients.local import LocalBackend
+
+    from .test_reference_plugins import NEURAL_NET
+
+    root = _write(tmp_path / "demo-nn", NEURAL_NET)
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        (images / name).write_bytes(name.encode())
+    monkeypatch.setenv("SYNAPSE_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["backend", "import-dataset", str(images), "--name", "cats"]) == 0
+    dataset_id = LocalBackend().list_datasets()[0]["id"]
+    capsys.readouterr()
+
+    argv = ["run", str(root), "train", "-p", f"dataset={dataset_id}", "--backend", "--json"]
+    assert main(argv) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["status"] == "succeeded"
+    backend = LocalBackend()
+    (model,) = backend.list_models()
+    assert backend.read_file(model["file"]["sha256"]) == b"trained on 3"
+    (job,) = backend.list_jobs()
+    assert (job["action"], job["status"]) == ("train", "succeeded")
