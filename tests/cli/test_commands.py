@@ -45,7 +45,6 @@ def test_schema_prints_params_and_result_schemas(capsys):
 
 
 def test_sync_check_fails_on_drift_then_sync_fixes_it(tmp_path, capsys):
-    pytest.importorskip("ruamel.yaml")
     root = tmp_path / "alpha"
     shutil.copytree(ALPHA, root, ignore=shutil.ignore_patterns("__pycache__"))
     config = root / "config.yaml"
