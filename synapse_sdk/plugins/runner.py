@@ -62,29 +62,18 @@ def run_action(
         return execute_spec(spec, validated, ctx=ctx, env=env, client=client, sinks=sinks)
     _check_mode(mode)
     runner = executor if executor is not None else _shared_executor(mode)
-    all_sinks, backend = _remote_recording(client, ctx, sinks)
-    if mode in _SERVE_MODES:
-        return runner.run(
-            action,
-            params,
-            plugin_dir=plugin_dir,
-            ctx=ctx,
-            env=env,
-            sinks=all_sinks,
-            reject_unknown=reject_unknown,
-            backend=backend,
-        )
-    handle = runner.submit(
+    return _run_elsewhere(
+        runner,
+        mode,
         action,
         params,
         plugin_dir=plugin_dir,
         ctx=ctx,
         env=env,
-        sinks=all_sinks,
+        client=client,
+        sinks=sinks,
         reject_unknown=reject_unknown,
-        backend=backend,
     )
-    return handle.wait()
 
 
 def run_plugin(
@@ -144,26 +133,60 @@ def run_plugin_record(
     runner = executor if executor is not None else _shared_executor(mode, venv=venv)
     dump = getattr(validated, "model_dump", None)
     json_params = dump(mode="json", by_alias=True) if dump else validated
-    all_sinks, backend = _remote_recording(client, ctx, sinks)
-    if mode in _SERVE_MODES:
+    if mode in _SERVE_MODES:  # the endpoint is served from the spec, with config.yaml's env
+        target: Any = spec
         env = {**resolved.env, **(env or {})}
-        return runner.run(spec, json_params, ctx=ctx, env=env, sinks=all_sinks, backend=backend)
-    from .executors._dispatch import plugin_action_ref
+    else:  # a worker loads the action by reference
+        from .executors._dispatch import plugin_action_ref
 
-    handle = runner.submit(
-        plugin_action_ref(resolved, plugin, action),
+        target = plugin_action_ref(resolved, plugin, action)
+    run = _run_elsewhere(
+        runner,
+        mode,
+        target,
         json_params,
         ctx=ctx,
         env=env,
-        sinks=all_sinks,
+        client=client,
+        sinks=sinks,
         reject_unknown=reject_unknown,
-        backend=backend,
     )
-    run: Run = handle.wait()
     run.params = validated  # the same record as in-process: typed params and result
     if run.ok and spec.result_model is not None:
         with contextlib.suppress(Exception):  # a non-matching result was already warned about
             run.result = spec.result_model.model_validate(run.result)
+    return run
+
+
+def _run_elsewhere(
+    runner: Any,
+    mode: str,
+    target: Any,
+    params: Any,
+    *,
+    ctx: RuntimeContext | None,
+    env: Mapping[str, str] | None,
+    client: Any,
+    sinks: Iterable[Sink] | None,
+    reject_unknown: bool,
+    plugin_dir: str | None = None,
+) -> Run:
+    """Hand ``target`` to ``runner``, the executor of ``mode``: a serve mode answers the run at
+    once, the others submit it and wait; the caller's sinks get the relayed events."""
+    all_sinks, backend = _remote_recording(client, ctx, sinks)
+    options: dict[str, Any] = {
+        "ctx": ctx,
+        "env": env,
+        "sinks": all_sinks,
+        "backend": backend,
+        "reject_unknown": reject_unknown,
+    }
+    if plugin_dir is not None:
+        options["plugin_dir"] = plugin_dir
+    if mode in _SERVE_MODES:
+        run: Run = runner.run(target, params, **options)
+        return run
+    run = runner.submit(target, params, **options).wait()
     return run
 
 
