@@ -314,6 +314,37 @@ def test_cancel_from_another_thread_between_steps_rolls_back_what_ran():
     assert ("after", "started") not in step_statuses(run)
 
 
+def test_rollbacks_report_progress_and_finish_even_when_a_cancel_arrives_meanwhile():
+    trail: list[str] = []
+    sink = MemorySink()
+    ctx = RuntimeContext(sinks=[sink])
+
+    class Undoing(BaseStep[None]):
+        def execute(self, step_ctx: StepContext) -> None:
+            trail.append(f"exec {self.name}")
+            if self.name == "b":
+                ctx.cancel()
+                step_ctx.check_cancelled()
+
+        def rollback(self, step_ctx: StepContext, result=None) -> None:
+            ctx.cancel()  # a second Cancel while undoing
+            step_ctx.set_progress(1, 2)
+            step_ctx.runtime.set_progress(2, 2, "cleanup")
+            step_ctx.check_cancelled()
+            trail.append(f"undo {self.name}")
+
+    orchestrator = Orchestrator([Undoing(name="a"), Undoing(name="b")], ctx)
+    with pytest.raises(CancelledError):
+        orchestrator.run()
+    assert trail == ["exec a", "exec b", "undo b", "undo a"]
+    assert orchestrator.rollback_errors == []
+    assert ctx.cancelled  # the cancel holds after the rollback
+    rollback_progress = [
+        (e.step, e.current) for e in sink.events if isinstance(e, ProgressEvent) and e.step
+    ]
+    assert rollback_progress[-4:] == [("b", 1), ("cleanup", 2), ("a", 1), ("cleanup", 2)]
+
+
 def test_keyboard_interrupt_rolls_back_and_propagates():
     trail: list[str] = []
 

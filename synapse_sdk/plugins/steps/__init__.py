@@ -53,6 +53,9 @@ What the orchestrator guarantees:
   reverse order; the ORIGINAL exception is re-raised (so it becomes the ``__cause__`` of the
   run's error). A rollback that fails is logged, reported as a ``rollback_failed`` StepEvent and
   attached to the original exception as a note (``exc.__notes__``); it never replaces it.
+- A rollback is never interrupted by the cancellation it answers: while steps roll back,
+  ``set_progress`` and ``check_cancelled`` (the step context's and the run's) do not raise
+  CancelledError, so a rollback may report progress and log, and runs to its end.
 """
 
 from __future__ import annotations
@@ -421,6 +424,7 @@ class StepContext:
         self._results: dict[str, StepResult[Any]] = {}
         self._steps: dict[str, BaseStep[Any]] = {}
         self._orchestrator: Orchestrator | None = None
+        self._rolling_back = False
 
     def __repr__(self) -> str:
         current = None if self.current_step is None else self.current_step.name
@@ -512,8 +516,12 @@ class StepContext:
     def set_progress(self, current: float, total: float, step: str | None = None) -> None:
         """Report the current step's progress; also updates the overall (weighted) progress.
 
-        ``step`` names another progress bar (one the step keeps apart from its own)."""
+        ``step`` names another progress bar (one the step keeps apart from its own). During a
+        rollback it reports the rollback's progress and is never a cancellation point."""
         running = self.current_step
+        if self._rolling_back:
+            _report(self.runtime, current, total, step if step is not None else self._step_name)
+            return
         if step is not None and (running is None or step != running.name):
             self.runtime.set_progress(current, total, step)
         elif self._orchestrator is not None and running is not None:
@@ -561,8 +569,10 @@ class StepContext:
         return self.runtime.cancelled
 
     def check_cancelled(self) -> None:
-        """Raise CancelledError if the run was cancelled (call it in long loops)."""
-        self.runtime.check_cancelled()
+        """Raise CancelledError if the run was cancelled (call it in long loops); never
+        during a rollback, which runs to its end."""
+        if not self._rolling_back:
+            self.runtime.check_cancelled()
 
     @property
     def _step_name(self) -> str | None:
@@ -696,9 +706,7 @@ class Orchestrator:
     def _emit(self, current: float, total: float, step: str | None) -> None:
         # Built directly (not ctx.set_progress) so that reporting what already happened is
         # never itself interrupted by a cancellation.
-        runtime = self.runtime
-        if runtime.sinks:
-            runtime.emit(runtime.make_event(ProgressEvent, current, total, step))
+        _report(self.runtime, current, total, step)
 
     # -- rollback ----------------------------------------------------------------------------
 
@@ -709,10 +717,13 @@ class Orchestrator:
         context = self.context
         self.rollback_errors = []
         context._orchestrator = None  # progress during rollback is the step's own only
+        context._rolling_back = True
+        held = _CancelsHeld(runtime)
         try:
             for step, result in reversed(ran):
                 context.current_step = step
                 position = self.steps.index(step)
+                held.quiet()
                 try:
                     step.rollback(context, result)
                 except Exception as err:
@@ -729,7 +740,51 @@ class Orchestrator:
                 else:
                     runtime.step_event(step.name, "rolled_back", position=position)
         finally:
+            context._rolling_back = False
             context._orchestrator = self
+            held.release()
+
+
+class _CancelsHeld:
+    """Keeps the run's cancellation points quiet while steps roll back.
+
+    The cancellation being answered must not abort the undoing of what ran, nor may a second
+    Cancel arriving meanwhile: ``ctx.set_progress`` and ``check_cancelled`` (the run's own,
+    also called by an action's helpers) do not raise until :meth:`release`, which cancels the
+    run again if it was cancelled before or during the rollback. RuntimeContext has no public
+    way to hold a cancel, so its ``cancel`` is shadowed on the instance meanwhile.
+    """
+
+    def __init__(self, runtime: RuntimeContext) -> None:
+        self.runtime = runtime
+        self.cancelled = False
+        runtime.cancel = self._hold  # type: ignore[method-assign]
+        self.quiet()
+
+    def _hold(self) -> None:
+        self.cancelled = True
+
+    def quiet(self) -> None:
+        """Take a cancel that reached the context anyway (a caller holding the bound method)."""
+        runtime = self.runtime
+        if runtime._cancelled:
+            self.cancelled = True
+            runtime._cancelled = False
+
+    def release(self) -> None:
+        runtime = self.runtime
+        runtime.__dict__.pop("cancel", None)
+        self.quiet()
+        if self.cancelled:
+            runtime.cancel()
+
+
+def _report(runtime: RuntimeContext, current: float, total: float, step: str | None) -> None:
+    """A progress event built directly: reporting a rollback is no cancellation point."""
+    if runtime.sinks:
+        if total > 0:
+            current = min(max(current, 0), total)
+        runtime.emit(runtime.make_event(ProgressEvent, current, total, step))
 
 
 def _stamped(step: BaseStep[Any], out: Any, duration: float) -> StepResult[Any]:
