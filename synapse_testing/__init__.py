@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ._backend import BackendCall, FakeBackend
     from ._context import RecordingContext
     from ._runner import ActionRunner
+    from ._save import save_as_test
     from ._snapshot import Masker, snapshot_data
     from ._syrupy import SynapseSnapshotExtension
     from ._views import ANY, AnyStep, EventLog, EventViews
@@ -43,6 +44,7 @@ __all__ = [
     "assert_model_uploaded",
     "assert_progress_complete",
     "assert_warned",
+    "save_as_test",
     "snapshot_data",
 ]
 
@@ -63,6 +65,7 @@ _LAZY: dict[str, str] = {
     "assert_model_uploaded": ".asserts",
     "assert_progress_complete": ".asserts",
     "assert_warned": ".asserts",
+    "save_as_test": "._save",
     "snapshot_data": "._snapshot",
 }
 

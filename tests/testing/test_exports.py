@@ -27,6 +27,7 @@ EXPECTED = [
     "assert_model_uploaded",
     "assert_progress_complete",
     "assert_warned",
+    "save_as_test",
     "snapshot_data",
 ]
 
