@@ -199,9 +199,7 @@ def _seed(run: Run, reads: Any, limit: int) -> Seed:
     got = reads.reads()
     units: dict[int, list[dict[str, Any]]] = {}
     for dataset_id, by_position in got.data_units.items():
-        if not by_position:
-            continue
-        end = max(by_position) + 1
+        end = max(by_position, default=-1) + 1
         missing = [p for p in range(end) if p not in by_position]
         if missing:  # listed from an offset: the units before it keep their places
             start = missing[0]

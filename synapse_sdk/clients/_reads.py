@@ -91,7 +91,8 @@ class ReadRecorder:
         self._stored: set[str] = set()
 
     def __repr__(self) -> str:
-        return f"ReadRecorder({self.client!r})"
+        # transparent: an action that prints its client prints the same with or without it
+        return repr(self.client)
 
     def __getattr__(self, name: str) -> Any:
         # only called for what this class does not define: the client's own attributes
