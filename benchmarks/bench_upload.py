@@ -76,10 +76,12 @@ def measure(mode: str, src: Path) -> dict[str, float]:
 
 
 def main(sizes: list[int]) -> None:
-    print(f"python {sys.version.split()[0]}, bytecode cache "
-          f"{'off' if sys.dont_write_bytecode else 'on'}; 1 KiB files; best of 3 rounds")  # fmt: skip
-    print(f"{'N':>7} {'copy files/s':>13} {'upload files/s':>15} {'x copy':>6} "
-          f"{'copy peak':>10} {'upload peak':>12} {'RSS ratio':>9} {'growth/file':>12}")  # fmt: skip
+    cache = "off" if sys.dont_write_bytecode else "on"
+    print(f"python {sys.version.split()[0]}, bytecode cache {cache}; 1 KiB files; best of 3 rounds")
+    print(
+        f"{'N':>7} {'copy files/s':>13} {'upload files/s':>15} {'x copy':>6} "
+        f"{'copy peak':>10} {'upload peak':>12} {'RSS ratio':>9} {'growth/file':>12}"
+    )
     for n in sizes:
         with tempfile.TemporaryDirectory() as src:
             image = Path(src, "image")
