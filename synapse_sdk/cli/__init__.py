@@ -16,10 +16,14 @@ traceback; ``--debug`` shows it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import re
 import shlex
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ._output import (
     EXIT_FAILED,
@@ -66,9 +70,34 @@ def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentPars
     return found
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's error format, and "did you mean" for a misspelled command or
+    choice (``synapse runn`` -> ``run``). Subcommand parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        from ..plugins.errors import did_you_mean
+
+        hint = None
+        found = re.search(r"invalid choice: '?([^'\s]+)'?", message)
+        if found:
+            word = found.group(1)
+            choices = [
+                str(choice)
+                for action in self._actions
+                if action.choices is not None and word not in action.choices
+                for choice in action.choices
+            ]
+            guess = did_you_mean(word, choices)
+            hint = f"did you mean {guess!r}?" if guess else None
+        self.print_usage(sys.stderr)
+        hint = hint or f"`{self.prog} --help` lists the options"
+        print_error(f"{self.prog}: {message}", hint=hint)
+        self.exit(EXIT_USAGE)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``synapse`` argument parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="synapse",
         description="Run, inspect and scaffold synapse-sdk plugins.",
     )
@@ -107,13 +136,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     debug = bool(getattr(args, "debug", False))
     try:
-        return int(handler(args))
+        try:
+            return int(handler(args))
+        finally:
+            sys.stdout.flush()  # a reader that left shows here, not at exit
+    except BrokenPipeError:
+        # `synapse ... | head`: the reader has what it wanted; stop quietly, like other tools
+        _silence_stdout()
+        return EXIT_OK
     except KeyboardInterrupt:
         print_error("interrupted", debug=debug)
         return 130
     except Exception as exc:
         _point_at_a_command(exc, args)
         return report_error(exc, debug=debug)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's own flush at exit does not complain of
+    the closed pipe a second time."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _point_at_a_command(exc: BaseException, args: argparse.Namespace) -> None:
@@ -129,10 +174,13 @@ def _point_at_a_command(exc: BaseException, args: argparse.Namespace) -> None:
         exc.hint = f"`synapse actions {shlex.quote(plugin)}` describes each action"
     elif (
         isinstance(exc, ValidationError)
-        and exc.hint is None
         and exc.errors
         and isinstance(action, str)
         and exc.action == action
     ):
-        command = f"synapse schema {shlex.quote(plugin)} {shlex.quote(action)}"
-        exc.hint = f"`{command}` prints the params schema"
+        command = f"synapse run {shlex.quote(plugin)} {shlex.quote(action)} --help"
+        if all(err.get("type") == "extra_forbidden" for err in exc.errors):
+            # the API's hint names reject_unknown=False; here the flag is --ignore-unknown
+            exc.hint = f"fix the name (`{command}` lists the params), or pass --ignore-unknown"
+        elif exc.hint is None:
+            exc.hint = f"`{command}` lists the params with their types and defaults"

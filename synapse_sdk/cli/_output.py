@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import traceback
@@ -11,10 +12,12 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "dump_json",
     "format_result",
     "print_error",
     "report_error",
     "style",
+    "terminal",
     "use_color",
 ]
 
@@ -43,12 +46,18 @@ def report_error(exc: BaseException, *, debug: bool = False) -> int:
 
 def use_color(stream: IO[str]) -> bool:
     """Colour only on a terminal and never with ``NO_COLOR`` or ``TERM=dumb``."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+    return not os.environ.get("NO_COLOR") and terminal(stream)
+
+
+def terminal(stream: IO[str]) -> bool:
+    """True on an interactive terminal that can draw (not ``TERM=dumb``): live bars go
+    there. Colour is another question (:func:`use_color`): ``NO_COLOR`` removes colour only."""
+    if os.environ.get("TERM") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)
     try:
         return bool(isatty and isatty())
-    except ValueError:
+    except (ValueError, io.UnsupportedOperation):
         return False
 
 
@@ -74,10 +83,50 @@ def print_error(
 
 def format_result(value: Any) -> str:
     """A result as printed: a string as is, anything else as indented JSON."""
-    import json
-
     from ..plugins.events import jsonable
 
     if isinstance(value, str):
         return value
-    return json.dumps(jsonable(value), indent=2, ensure_ascii=False, default=str)
+    return dump_json(jsonable(value))
+
+
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def dump_json(value: Any, *, what: str = "the output") -> str:
+    """``value`` (JSON-ready data) as strict, indented JSON.
+
+    JSON has no NaN or infinite numbers: they are written as the strings ``"NaN"``,
+    ``"Infinity"`` and ``"-Infinity"`` (as pydantic's ``ser_json_inf_nan='strings'`` does),
+    never as the bare words strict parsers refuse. Data nested too deeply or containing
+    itself is an ExecutionError naming ``what``.
+    """
+    import json
+
+    from ..plugins.errors import ExecutionError
+
+    try:
+        try:
+            return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False, default=str)
+        except ValueError as exc:
+            if "Out of range float" not in str(exc):
+                raise
+            return json.dumps(
+                _finite(value), indent=2, ensure_ascii=False, allow_nan=False, default=str
+            )
+    except (ValueError, RecursionError) as exc:
+        reason = "it contains itself" if "ircular" in str(exc) else "it is nested too deeply"
+        raise ExecutionError(
+            f"cannot print {what} as JSON: {reason}",
+            hint="return plain data (dicts, lists, numbers, strings) without cycles",
+        ) from exc
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return _NON_FINITE.get(repr(value), value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

@@ -41,9 +41,22 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     models = leaf("models", "list models (and checkpoints)")
     models.add_argument("--name", help="only models with this name")
     models.set_defaults(handler=_models)
-    jobs = leaf("jobs", "list jobs (runs recorded in the backend), newest first")
-    jobs.add_argument("--status", choices=("running", "succeeded", "failed", "cancelled"))
+    jobs = leaf(
+        "jobs",
+        "list jobs (runs recorded in the backend), newest first; a job shown 'stale' was "
+        "left running by a process that is gone (killed)",
+    )
+    jobs.add_argument(
+        "--status",
+        choices=("running", "stale", "succeeded", "failed", "cancelled"),
+        help="only jobs with this status ('stale': running, but their process is gone)",
+    )
     jobs.add_argument("--limit", type=int, default=20, help="at most N jobs (default 20)")
+    jobs.add_argument(
+        "--end-stale",
+        action="store_true",
+        help="first record every stale job as failed (its process is gone)",
+    )
     jobs.set_defaults(handler=_jobs)
     logs = leaf("logs", "print the log of a job, in order")
     logs.add_argument("job", type=int, metavar="JOB", help="job id (see `synapse backend jobs`)")
@@ -139,7 +152,7 @@ def _stored_token(root: Any) -> tuple[str, str]:
     return token, path
 
 
-def _backend(args: argparse.Namespace, *, create: bool = False) -> Any:
+def _backend(args: argparse.Namespace, *, create: bool = False, write: bool = False) -> Any:
     from ..clients.local import LocalBackend, default_home
     from ..plugins.errors import BackendError
 
@@ -152,7 +165,7 @@ def _backend(args: argparse.Namespace, *, create: bool = False) -> Any:
             "--home / $SYNAPSE_HOME at an existing backend",
         )
     # Listing never writes: a read-only (archived, mounted, foreign) backend can be listed.
-    return LocalBackend(home, read_only=not create)
+    return LocalBackend(home, read_only=None if create or write else True)
 
 
 def _print_json(records: Any) -> int:
@@ -206,24 +219,48 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _jobs(args: argparse.Namespace) -> int:
+    if args.end_stale:
+        with _backend(args, write=True) as backend:
+            ended = backend.end_stale_jobs()
+        ids = ", ".join(str(i) for i in sorted(ended)) or "none"
+        print(f"stale jobs recorded as failed: {ids}", file=sys.stderr)
+    stale_only = args.status == "stale"
     with _backend(args) as backend:
-        records = backend.list_jobs(status=args.status, limit=args.limit)
+        records = backend.list_jobs(
+            status="running" if stale_only else args.status,
+            limit=None if stale_only else args.limit,
+        )
+        stale = backend.stale_jobs(records)
+    for record in records:
+        record["stale"] = record["id"] in stale
+    if stale_only:
+        records = [r for r in records if r["id"] in stale][: args.limit]
     if args.json:
         return _print_json(records)
     rows = [
         (
             j["id"],
             j["action"],
-            j["status"],
+            "stale" if j["id"] in stale else j["status"],
             _progress(j["progress"]),
             j["log_count"],
             _when(j["created_at"]),
-            (j["error"] or "").splitlines()[0][:60] if j["error"] else "",
+            _first_line(stale.get(j["id"]) or j["error"]),
         )
         for j in records
     ]
     _table(("ID", "ACTION", "STATUS", "PROGRESS", "LOGS", "CREATED", "ERROR"), rows)
+    if stale:
+        print(
+            f"note: {len(stale)} job(s) shown 'stale' were left running by a process that is "
+            "gone; `synapse backend jobs --end-stale` records them as failed",
+            file=sys.stderr,
+        )
     return EXIT_OK
+
+
+def _first_line(text: str | None) -> str:
+    return text.splitlines()[0][:60] if text else ""
 
 
 def _logs(args: argparse.Namespace) -> int:

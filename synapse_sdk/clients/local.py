@@ -38,6 +38,7 @@ from typing import IO, Any
 
 from ..plugins.errors import BackendError, IntegrityError, NotFoundError, UnsafePathError
 from ._collections import CollectionsMixin
+from ._owners import JobOwnersMixin
 from .base import (
     JOB_STATUSES,
     DatasetRecord,
@@ -167,7 +168,7 @@ def _make_dumps() -> Callable[[Any], str]:
 _dumps = _make_dumps()
 
 
-class LocalBackend(CollectionsMixin):
+class LocalBackend(CollectionsMixin, JobOwnersMixin):
     """The embedded backend: every record in SQLite, every file in a sha256-addressed store.
 
     ``LocalBackend()`` uses ``$SYNAPSE_HOME`` (default ``./.synapse``), creating it when

@@ -193,6 +193,14 @@ class BackendSink:
                 self._disabled = True  # never queue events for a job that does not exist
                 raise
             self.job_id = job["id"]
+        claim = getattr(self.client, "claim_job", None)
+        if claim is not None:
+            # a LocalBackend of this process: the job is known as this process's, so a kill
+            # that leaves it 'running' is seen as stale (clients/_owners.py)
+            try:
+                claim(self.job_id)
+            except Exception as exc:
+                _log.warning("could not record the process of job %s: %s", self.job_id, exc)
         if self._background and self._thread is None:
             self._thread = threading.Thread(
                 target=self._loop, name=f"synapse-backend-sink-{self.job_id}", daemon=True

@@ -13,6 +13,7 @@ import dataclasses
 import inspect
 import json
 import re
+import reprlib
 import sys
 import types
 import typing
@@ -31,7 +32,23 @@ if TYPE_CHECKING:
     from .enums import PluginCategory
     from .types import DataType
 
-__all__ = ["ActionSpec", "as_spec", "is_action", "module_actions"]
+__all__ = [
+    "MAX_PARAMS_DEPTH",
+    "ActionSpec",
+    "as_spec",
+    "check_params_depth",
+    "is_action",
+    "module_actions",
+    "parse_params_json",
+]
+
+#: How deep params may nest (objects in lists in objects ...). Deeper input is refused as
+#: invalid params: past a few hundred levels the JSON parser, pydantic's serializer and every
+#: view of the run fail on it, each in its own way.
+MAX_PARAMS_DEPTH = 100
+#: How many problems an invalid-params message lists; ``ValidationError.errors`` keeps all.
+MAX_LISTED_ERRORS = 20
+_JSON_HINT = "pass a JSON object such as '{\"epochs\": 3}'"
 
 
 @dataclass(frozen=True)
@@ -134,16 +151,7 @@ class ActionSpec:
         return exc
 
     def _parse_json(self, text: str | bytes) -> Any:
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(
-                f"Invalid params for action {self.name!r}: not valid JSON at line {exc.lineno} "
-                f"column {exc.colno}: {exc.msg}",
-                action=self.name,
-                errors=[{"loc": (), "msg": exc.msg, "type": "json_invalid", "input": text}],
-                hint="pass a JSON object such as '{\"epochs\": 3}'",
-            ) from exc
+        return parse_params_json(text, where=f"Invalid params for action {self.name!r}")
 
     # -- invocation --------------------------------------------------------------------------
 
@@ -461,17 +469,18 @@ def _unknown_keys(
 def _unknown_error(
     action: str, unknown: list[tuple[tuple[Any, ...], str | None]]
 ) -> ValidationError:
-    lines = []
+    lines: list[str] = []
     errors = []
     for loc, guess in unknown:
         path = format_loc(loc)
         tip = f" (did you mean {guess!r}?)" if guess else ""
-        lines.append(f"  {path}: unknown field{tip}")
+        if len(lines) < MAX_LISTED_ERRORS:
+            lines.append(f"  {path}: unknown field{tip}")
         errors.append(
             {"loc": loc, "msg": f"unknown field{tip}", "type": "extra_forbidden", "input": None}
         )
     return ValidationError(
-        f"Invalid params for action {action!r}:\n" + "\n".join(lines),
+        f"Invalid params for action {action!r}:\n" + _listing(lines, len(errors)),
         errors=errors,
         action=action,
         hint="fix the field name, or pass reject_unknown=False to ignore unknown fields",
@@ -481,15 +490,97 @@ def _unknown_error(
 def _pydantic_error(action: str, exc: Any) -> ValidationError:
     errors = exc.errors(include_url=False)
     lines = []
-    for err in errors:
+    for err in errors[:MAX_LISTED_ERRORS]:
         got = ""
         if "input" in err and err.get("type") != "missing":
-            got = f" (got {err['input']!r})"
+            got = f" (got {_short_repr(err['input'])})"
         lines.append(f"  {format_loc(err['loc'])}: {err['msg']}{got}")
     return ValidationError(
-        f"Invalid params for action {action!r}:\n" + "\n".join(lines),
+        f"Invalid params for action {action!r}:\n" + _listing(lines, len(errors)),
         errors=errors,
         action=action,
+    )
+
+
+def _listing(lines: list[str], total: int) -> str:
+    """The first problems, one per line, and how many more there are."""
+    more = total - len(lines)
+    if more > 0:
+        lines = [*lines, f"  … and {more} more (ValidationError.errors lists every one)"]
+    return "\n".join(lines)
+
+
+def _short_repr(value: Any, limit: int = 200) -> str:
+    text = reprlib.repr(value) if isinstance(value, (list, dict, tuple, set)) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- params as JSON text ---------------------------------------------------------------------------
+
+
+class _NotJson(ValueError):
+    """A constant Python's json module takes but JSON has not (NaN, Infinity)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
+def parse_params_json(
+    text: str | bytes, *, where: str, action: str | None = None, strict: bool = False
+) -> Any:
+    """Parse params given as JSON text; every problem is a ValidationError starting with
+    ``where`` (e.g. ``--params`` or a file name): not JSON (with line and column), not UTF-8,
+    nested deeper than :data:`MAX_PARAMS_DEPTH`, and with ``strict`` also ``NaN`` /
+    ``Infinity``, which Python's json module takes and JSON has not."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant if strict else None)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"{where}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            action=action,
+            errors=[{"loc": (), "msg": exc.msg, "type": "json_invalid", "input": None}],
+            hint=_JSON_HINT,
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"{where}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at position {exc.start})",
+            action=action,
+            errors=[{"loc": (), "msg": "not UTF-8", "type": "json_invalid", "input": None}],
+            hint="save the params as UTF-8 JSON",
+        ) from exc
+    except _NotJson as exc:
+        raise ValidationError(
+            f"{where}: {exc} is not valid JSON (JSON numbers are finite)",
+            action=action,
+            errors=[{"loc": (), "msg": f"{exc} is not JSON", "type": "json_invalid"}],
+            hint=f'write a number, null, or the string "{exc}" where the field takes one',
+        ) from exc
+    except RecursionError as exc:
+        raise _too_deep(where, action) from exc
+    check_params_depth(value, where=where, action=action)
+    return value
+
+
+def check_params_depth(value: Any, *, where: str, action: str | None = None) -> None:
+    """Raise ValidationError when ``value`` nests objects and lists deeper than
+    :data:`MAX_PARAMS_DEPTH` (iteratively: any depth can be checked)."""
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_PARAMS_DEPTH:
+            raise _too_deep(where, action)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+
+
+def _too_deep(where: str, action: str | None) -> ValidationError:
+    return ValidationError(
+        f"{where}: nested deeper than {MAX_PARAMS_DEPTH} levels of objects and lists",
+        action=action,
+        errors=[{"loc": (), "msg": "nested too deeply", "type": "too_deep", "input": None}],
+        hint="params are settings: pass large or deep data as a file path and read it in the "
+        "action",
     )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.plugin_files import write_plugin
 
 CONFIG = """\
 name: Tools
@@ -55,9 +56,4 @@ def echo(params, ctx):
 
 @pytest.fixture
 def tools_plugin(tmp_path: Path) -> Path:
-    root = tmp_path / "tools"
-    (root / "plugin").mkdir(parents=True)
-    (root / "config.yaml").write_text(CONFIG)
-    (root / "plugin" / "__init__.py").write_text("")
-    (root / "plugin" / "actions.py").write_text(textwrap.dedent(ACTIONS))
-    return root
+    return write_plugin(tmp_path / "tools", CONFIG, {"actions": ACTIONS})

@@ -62,7 +62,10 @@ def test_invalid_params_exit_2_without_traceback(tools_plugin, capsys):
     assert out == ""
     assert err.startswith("error: Invalid params for action 'add':")
     assert "a: Input should be a valid integer" in err
-    assert err.endswith(f"  hint: `synapse schema {tools_plugin} add` prints the params schema\n")
+    assert err.endswith(
+        f"  hint: `synapse run {tools_plugin} add --help` lists the params with their types and "
+        "defaults\n"
+    )
     assert "Traceback" not in err
 
 

@@ -1,8 +1,10 @@
-"""`synapse run` on a real terminal (a pty): colour and live output there, none with NO_COLOR."""
+"""`synapse run` on a real terminal (a pty): colour and live bars there; NO_COLOR removes the
+colour and keeps the bars; --no-progress removes the bars."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -55,5 +57,17 @@ def test_live_progress_on_a_terminal(tools_plugin):
     assert '"total": 1' in text
     code, text = _run_on_a_tty(argv, _env(NO_COLOR="1"))
     assert code == 0
-    assert "\x1b[" not in text
-    assert "add: 100.0% (1/1)" in text and '"total": 1' in text
+    assert not COLOUR.search(text)  # no colour ...
+    assert "━━━━" in text and "100%" in text  # ... and still the live bar
+    assert '"total": 1' in text
+
+
+COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def test_no_progress_draws_no_bar_and_keeps_the_rest(tools_plugin):
+    argv = [sys.executable, "-m", "synapse_sdk.cli", "run", str(tools_plugin), "add", "-p", "a=1"]
+    code, text = _run_on_a_tty([*argv, "--no-progress"], _env())
+    assert code == 0
+    assert "━" not in text and "add: 100.0%" not in text
+    assert "add started" in text and "succeeded" in text and '"total": 1' in text
