@@ -255,8 +255,7 @@ class FakeBackend:
                 backend="FakeBackend",
                 hint=f"files in the fake backend: {shown}; use the sha256 of a FileRecord",
             )
-        for kind, key in self._owners(sha256):
-            self._used.add((kind, key))
+        self._used.update(self._readers(sha256))
         return data
 
     def _file_records(self) -> Iterator[FileRecord]:
@@ -265,6 +264,15 @@ class FakeBackend:
                 yield from unit["files"].values()
         for model in self._models.values():
             yield model["file"]
+
+    def _readers(self, sha256: str) -> list[tuple[str, int]]:
+        """The seeds a read of this content counts as used: its one owner; when several seeds
+        hold the same bytes, none if one of them was already looked up (that explains the
+        read), else all of them (nothing tells which one the action meant)."""
+        owners = list(self._owners(sha256))
+        if len(owners) > 1 and any(owner in self._used for owner in owners):
+            return []
+        return owners
 
     def _owners(self, sha256: str) -> Iterator[tuple[str, int]]:
         for dataset_id, units in self._units.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -45,6 +46,28 @@ class _Recorder:
         self.emit = emit
 
 
+class _RunTag(logging.Filter):
+    """Tags each log record of a recorded run with its run id, so a failure report that
+    shows the run's events can leave the same lines out of pytest's captured log."""
+
+    def __init__(self, ctx: RuntimeContext) -> None:
+        super().__init__()
+        self._ctx = ctx
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.synapse_run_id = self._ctx.run_id
+        return True
+
+
+class _AlsoRecord:
+    """A sink recording another run's events into a context (no cancellation checks)."""
+
+    __slots__ = ("emit",)
+
+    def __init__(self, ctx: RecordingContext) -> None:
+        self.emit = ctx._record.emit
+
+
 class RecordingContext(EventViews, RuntimeContext):
     """A :class:`~synapse_sdk.plugins.RuntimeContext` that records its events in ``.events``.
 
@@ -77,6 +100,7 @@ class RecordingContext(EventViews, RuntimeContext):
         )
         self._cached: tuple[int, list[Event]] = (0, [])
         self._cancel_checks: list[Callable[[Event], bool]] = []
+        self._tagged: logging.Logger | None = None
         self._recorder = _Recorder(self._record.emit)
         super().__init__(
             env=env,
@@ -93,6 +117,20 @@ class RecordingContext(EventViews, RuntimeContext):
         if self._cached[0] != size or self.keep_all:
             self._cached = (size, self._record.events())
         return self._cached[1]
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The run's stdlib logger (see RuntimeContext.logger); its records carry the run id."""
+        logger = super().logger
+        if logger is not self._tagged:
+            logger.addFilter(_RunTag(self))
+            self._tagged = logger
+        return logger
+
+    def also_record(self) -> _AlsoRecord:
+        """A sink that adds another context's events to this recording (``synapse_ctx``
+        records every run of its test this way)."""
+        return _AlsoRecord(self)
 
     @property
     def omitted(self) -> dict[str, int]:

@@ -3,11 +3,15 @@
 :class:`Masker` replaces volatile values with aliases that are stable within one snapshot:
 run ids become ``<run-1>``, UUIDs ``<uuid-1>`` (the same value gets the same alias wherever
 it appears, so "the id in the result is the id sent to the backend" is still checked),
-timestamps ``<time>`` (by field name) or ``<datetime>`` (datetime objects and ISO 8601
-strings), durations ``<duration>``, and paths under the test's ``tmp_path``, the
-temp directory, the root dir or the home directory ``<tmp>/...``, ``<tempdir-1>/...``,
-``<rootdir>/...`` and ``~/...`` with POSIX separators. Pydantic models and dataclasses are
-serialized field by field (recursively).
+timestamps ``<time>`` (by field name, or any number that is a Unix time within a day of
+now: seconds, milliseconds, microseconds or nanoseconds, also inside strings),
+``<datetime>`` (datetime objects, ISO 8601 strings and compact stamps such as
+``20261127_214308`` near now), ``<date>`` (today's ISO date inside a string), durations
+``<duration>``, and paths under the test's ``tmp_path``, the temp directory, the root dir or
+the home directory ``<tmp>/...``, ``<tempdir-1>/...``, ``<rootdir>/...`` and ``~/...`` with
+POSIX separators. Pydantic models and dataclasses are serialized field by field
+(recursively). A plugin loaded by path shows its own module names (``plugin.train``), never
+the private import name the SDK gives it, masked or not.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import enum
 import os
 import re
 import tempfile
+import time
 import uuid
 from collections import namedtuple
 from collections.abc import Iterable, Mapping
@@ -36,7 +41,7 @@ from synapse_sdk.plugins.events import (
     WarningEvent,
 )
 
-__all__ = ["Masker", "default_roots"]
+__all__ = ["Masker", "default_roots", "public_text"]
 
 _UUID_RE = re.compile(
     r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
@@ -46,12 +51,51 @@ _UUID_RE = re.compile(
 _ISO_RE = re.compile(
     r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?(?![\d:])"
 )
+# compact date-time stamps (file and directory names): 20261127_214308, 2026-11-27_21-43-08
+_STAMP_RE = re.compile(
+    r"(?<![\d.])(\d{4})-?(\d{2})-?(\d{2})[T _-]?(\d{2})[:.-]?(\d{2})[:.-]?(\d{2})"
+    r"(?:[.,]\d{1,9})?(?![\d:])"
+)
+_DATE_RE = re.compile(r"(?<![\d.-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")
+# Unix times written as numbers inside text: 10 digits (seconds) to 19 (nanoseconds)
+_EPOCH_RE = re.compile(r"(?<!\d)(?<!\d\.)1\d{9}(?:\d{3}|\d{6}|\d{9})?(?:\.\d+)?(?!\.?\d)")
+# the private prefix under which the SDK imports a plugin loaded by path
+# (synapse_sdk/plugins/_isolation.py: _synapse_plugin_<slug>_<10 hex digits>_g<generation>.)
+_PRIVATE_RE = re.compile(r"\b_synapse_plugin_\w*?_[0-9a-f]{10}_g\d+\.")
+#: how far from now a number or stamp may be and still count as "now" (a test session)
+NEAR_NOW = 86_400.0
 _TIME_KEYS = frozenset({"time", "timestamp", "started_at", "finished_at", "created_at"})
 _DURATION_KEYS = frozenset({"duration", "elapsed", "seconds", "took"})
 
 # typed as Any: the tuple types are built at run time from model field names
 _namedtuple: Any = namedtuple
 _MODEL_TUPLES: dict[tuple[str, tuple[str, ...]], type] = {}
+
+
+def public_text(text: str) -> str:
+    """``text`` with a path-loaded plugin's private module prefix removed
+    (``_synapse_plugin_x_0123456789_g0.plugin.train.P`` -> ``plugin.train.P``)."""
+    return _PRIVATE_RE.sub("", text) if "_synapse_plugin_" in text else text
+
+
+def _near_now(value: float, now: float) -> bool:
+    """A Unix time within NEAR_NOW of ``now``, in seconds, ms, us or ns."""
+    if value < 1e9:
+        return False
+    for scale in (1.0, 1e3, 1e6, 1e9):
+        if abs(value / scale - now) < NEAR_NOW:
+            return True
+    return False
+
+
+def _stamp_near_now(parts: Iterable[str], now: float) -> bool:
+    """Year, month, day, hour, minute, second (as text) in any time zone, within NEAR_NOW."""
+    try:
+        y, mo, d, h, mi, sec = (int(p) for p in parts)
+        when = _dt.datetime(y, mo, d, h, mi, sec, tzinfo=_dt.timezone.utc).timestamp()
+    except (ValueError, OverflowError):
+        return False
+    return abs(when - now) < NEAR_NOW + 14 * 3600
 
 
 def _is_time_key(key: str) -> bool:
@@ -80,6 +124,7 @@ class Masker:
         mask: bool = True,
     ) -> None:
         self.mask = mask
+        self.now = time.time()
         self._aliases: dict[tuple[str, str], str] = {}
         self._counts: dict[str, int] = {}
         prefixes: dict[str, str] = {}
@@ -114,7 +159,8 @@ class Masker:
     # -- strings -----------------------------------------------------------------------------
 
     def text(self, value: str) -> str:
-        """Mask run ids, UUIDs and known paths inside ``value``."""
+        """Mask run ids, UUIDs, times and known paths inside ``value``."""
+        value = public_text(value)
         if not self.mask:
             return value
         for prefix, alias in self._prefixes:
@@ -133,7 +179,25 @@ class Masker:
         if "-" in value:
             value = _UUID_RE.sub(lambda m: self.alias("uuid", m.group(0).lower()), value)
             value = _ISO_RE.sub("<datetime>", value)
+        if any(c.isdigit() for c in value):
+            value = self._times_in(value)
         return value
+
+    def _times_in(self, value: str) -> str:
+        now = self.now
+        value = _STAMP_RE.sub(
+            lambda m: "<datetime>" if _stamp_near_now(m.groups(), now) else m.group(0), value
+        )
+        if "-" in value:
+            value = _DATE_RE.sub(
+                lambda m: (
+                    "<date>" if _stamp_near_now((*m.groups(), "12", "0", "0"), now) else m.group(0)
+                ),
+                value,
+            )
+        return _EPOCH_RE.sub(
+            lambda m: "<time>" if _near_now(float(m.group(0)), now) else m.group(0), value
+        )
 
     # -- any value ---------------------------------------------------------------------------
 
@@ -149,7 +213,7 @@ class Masker:
             if key == "run_id" and isinstance(value, str):
                 return self.alias("run", value)
         if isinstance(value, (int, float)):
-            return value
+            return "<time>" if self.mask and _near_now(value, self.now) else value
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, enum.Enum):
@@ -180,7 +244,7 @@ class Masker:
         if isinstance(value, (list, tuple)):
             return [self.value(v) for v in value]
         if isinstance(value, type):
-            return f"{value.__module__}.{value.__qualname__}"
+            return public_text(f"{value.__module__}.{value.__qualname__}")
         return self.text(repr(value))
 
     def _fields(self, name: str, items: list[tuple[str, Any]]) -> Any:

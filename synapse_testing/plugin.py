@@ -126,6 +126,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    if call.excinfo is not None and call.when == "call":
+        from ._report import retarget_backend_hints
+
+        retarget_backend_hints(call.excinfo.value)  # before the report renders the error
     outcome: Any = yield  # pluggy's Result; typed loosely to work across pluggy versions
     report = outcome.get_result()
     if report.failed and report.when == "call":
@@ -133,21 +137,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed and report.when != "setup":
         state = item.stash.get(_STATE, None)
         if state is not None and item.config.getoption("synapse_events") == "failed":
-            text = _events_report(state)
+            from ._report import drop_shown_log_lines, events_report
+
+            text, shown = events_report(state.all_contexts())
             if text:
+                drop_shown_log_lines(item.config, report.sections, report.when, shown)
                 report.sections.append(("synapse events", text))
-
-
-def _events_report(state: _State) -> str:
-    from ._views import describe_event
-
-    lines: list[str] = []
-    for ctx in state.all_contexts():
-        if not ctx.events:
-            continue
-        lines.append(f"run {ctx.run_id} ({ctx.action_name or 'no action'}):")
-        lines.extend(f"  {e.seq:>3} {describe_event(e)}" for e in ctx.events)
-    return "\n".join(lines)
 
 
 # -- fixtures --------------------------------------------------------------------------------
@@ -230,6 +225,11 @@ def synapse_ctx(
     """A RecordingContext (a real RuntimeContext keeping ``.events``) with the marker's env
     and ``synapse_backend`` as ``client``.
 
+    It records every run of the test: the first ``synapse_run`` runs in it, each later one in
+    a fresh context of its own (own run id and cancellation, ``synapse_run.contexts``) whose
+    events it records too, so ``synapse_ctx.metrics('loss')`` spans all runs;
+    ``synapse_ctx.run_ids`` lists them and each ``Run``'s ``.events`` holds its own.
+
     Strict: warning events (result validation, clamped progress, ...) that the test did not
     look at (``ctx.warnings()``, ``assert_warned``, a snapshot of the run) fail it at teardown
     (``allow_warnings=True`` or ``strict=False`` in ``@pytest.mark.synapse`` to opt out).
@@ -248,12 +248,13 @@ def synapse_ctx(
     if state.strict and not state.allow_warnings:
         from synapse_sdk.plugins.events import WarningEvent
 
-        unchecked = [
-            w
+        found = {
+            (w.run_id, w.seq): w
             for c in state.all_contexts()
             for w in c.events
             if isinstance(w, WarningEvent) and w.run_id not in checked
-        ]
+        }
+        unchecked = list(found.values())
         if unchecked:
             listed = "\n".join(f"  {w.code}: {w.message}" for w in unchecked)
             pytest.fail(
@@ -285,7 +286,7 @@ def synapse_snapshot(request: pytest.FixtureRequest) -> SnapshotAssertion:
     ``@pytest.mark.synapse(mask=False)`` keeps the raw values.
     """
     try:
-        from ._syrupy import bind_extension
+        from ._syrupy import SynapseSnapshotExtension, bind_extension
     except ImportError as exc:  # syrupy is the optional part of the kit
         raise ImportError(
             "synapse_snapshot needs syrupy: pip install 'synapse-sdk[testing]'"
@@ -304,4 +305,11 @@ def synapse_snapshot(request: pytest.FixtureRequest) -> SnapshotAssertion:
         return Masker(tmp_path=tmp_path, roots=roots, run_ids=run_ids, mask=state.mask)
 
     snapshot: SnapshotAssertion = request.getfixturevalue("snapshot")
-    return snapshot.use_extension(bind_extension(make_masker))
+    try:
+        location = Path(
+            SynapseSnapshotExtension.get_location(test_location=snapshot.test_location, index=0)
+        )
+        shown: Path | None = location.relative_to(request.config.rootpath)
+    except (AttributeError, TypeError, ValueError):  # another syrupy, or outside the rootdir
+        shown = None
+    return snapshot.use_extension(bind_extension(make_masker, shown))

@@ -155,13 +155,13 @@ def test_a_failed_run_fails_the_test_with_the_action_traceback(plugin_repo):
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "E       Failed: synapse_run: action 'train' failed: Action 'train' failed: "
-            "NotFoundError: No dataset with id 7 in backend FakeBackend",
-            "E         hint: datasets in the fake backend, nearest first: 2 'mnist', 1 'digits'",
+            "E       Failed: synapse_run: action 'train' failed: NotFoundError: No dataset "
+            "with id 7 in backend FakeBackend",
             "E       ",
-            "E       Traceback of the action (runner frames hidden):",
+            "E       Traceback of the action:",
             'E         File "*/my_actions.py", line 12, in train',
             "E           ds = ctx.client.get_dataset(params.dataset)",
+            "E         (2 SDK frames hidden)",
             "E       synapse_sdk.plugins.errors.NotFoundError: No dataset with id 7 in backend "
             "FakeBackend",
             "E         hint: datasets in the fake backend, nearest first: 2 'mnist', 1 'digits'",

@@ -122,9 +122,12 @@ def test_snapshot_is_masked_stable_and_catches_a_real_change(export_repo):
     changed.assert_outcomes(failed=1)
     changed.stdout.fnmatch_lines(
         [
-            "E       assert [+ received] == [- snapshot]",
-            "E         -     'metrics [export] loss=0.25',",
-            "E         +     'metrics [export] loss=0.3',",
+            "E       AssertionError: assert [+ received] == [- snapshot]",
+            "E         The snapshot differs in events (if the change is right, "
+            "`pytest --snapshot-update` writes it to __snapshots__/test_export.ambr):",
+            "E           events: - 'metrics [export] loss=0.25',",
+            "E                   + 'metrics [export] loss=0.3',",
+            "E         ",
         ]
     )
 
