@@ -80,7 +80,8 @@ import sys
 
 def pytest_tail(lines=12):
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--color=no", str(saved.test_file)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--color=no",
+         str(saved.test_file)],
         cwd=work, capture_output=True, text=True,
     )
     print("\\n".join(done.stdout.splitlines()[-lines:]))
@@ -88,7 +89,8 @@ def pytest_tail(lines=12):
 
 pytest_tail(3)
 infer = plugin / "plugin" / "infer.py"
-infer.write_text(infer.read_text().replace("round(float(row.max()), 4)", "round(float(row.max()), 2)"))
+source = infer.read_text()
+infer.write_text(source.replace("round(float(row.max()), 4)", "round(float(row.max()), 2)"))
 pytest_tail(40)""",
     ),
     (
