@@ -107,6 +107,14 @@ def read_config_text(file: Path) -> str:
     """The text of config.yaml ``file``; ConfigError when it is missing or unreadable."""
     try:
         return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at line {line})",
+            path=str(file),
+            line=line,
+            hint="save config.yaml as UTF-8 (most editors offer it under 'Save with encoding')",
+        ) from exc
     except FileNotFoundError as exc:
         raise ConfigError(
             f"no {CONFIG_FILENAME} found at {file}",
@@ -248,6 +256,8 @@ def _env(value: Any) -> Any:
             item = str(item)
         if type(key) is not str or type(item) is not str:
             raise _Unsure
+        if not key or "=" in key or "\0" in key or "\0" in item:
+            raise _Unsure  # no environment can hold it: the model explains where
         env[key] = item
     return env
 

@@ -63,7 +63,9 @@ def iter_sources(root: Path) -> Iterator[tuple[Path, str]]:
     """``(file, dotted module name)`` for each plugin source file under ``root``, sorted.
 
     Tests (``test_*.py``, ``*_test.py``, ``conftest.py``, ``tests/``), hidden directories,
-    virtualenvs and build output are skipped.
+    virtualenvs and build output are skipped. Symbolic links to directories are never followed
+    (a link loop or a link to a tree outside the plugin is not the plugin's source), and a
+    linked file only when it lies inside ``root``.
     """
     for path, module in _sources(str(root)):
         yield Path(path), module
@@ -75,6 +77,7 @@ def _sources(root: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     exists = os.path.exists
     join = os.path.join
+    inside: str | None = None  # the real root, once a linked file asks
     while stack:
         directory, package = stack.pop()
         try:
@@ -85,8 +88,24 @@ def _sources(root: str) -> list[tuple[str, str]]:
             name = entry.name
             if name[0] == ".":
                 continue
+            try:
+                linked = entry.is_symlink()
+            except OSError:
+                continue
+            if linked:
+                if name[-3:] != ".py":
+                    _LOG.debug("not following the symbolic link %s", entry.path)
+                    continue
+                if inside is None:
+                    inside = os.path.join(os.path.realpath(root), "")
+                if not os.path.realpath(entry.path).startswith(inside):
+                    _LOG.debug("skipping %s: it links outside the plugin", entry.path)
+                    continue
             if name[-3:] == ".py":
-                if not entry.is_file():
+                try:
+                    if not entry.is_file():
+                        continue
+                except OSError:
                     continue
                 stem = name[:-3]
                 if stem == "conftest" or stem.startswith("test_") or stem.endswith("_test"):

@@ -21,9 +21,9 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from ._configfile import (
@@ -142,6 +142,26 @@ class PluginRequires(_Strict):
     cuda: str | None = None
 
 
+def _env_name(name: str) -> str:
+    if not name or "=" in name or "\0" in name:
+        raise ValueError(
+            "not a usable environment variable name: it must be non-empty, without '=' (or NUL)"
+        )
+    return name
+
+
+def _env_value(value: str) -> str:
+    if "\0" in value:
+        raise ValueError("an environment value cannot hold a NUL character")
+    return value
+
+
+# What an environment (os.environ, a process's env) can hold: checked here, so a bad key is a
+# ConfigError at its config.yaml line, not a ValueError when a job process starts.
+EnvName = Annotated[str, AfterValidator(_env_name)]
+EnvValue = Annotated[str, AfterValidator(_env_value)]
+
+
 class PluginConfig(_Strict):
     """A plugin's ``config.yaml``: metadata, data types, packaging, environment and actions.
 
@@ -173,7 +193,7 @@ class PluginConfig(_Strict):
     package_manager: PackageManagerName = "pip"
     package_manager_options: list[str] = Field(default_factory=list)
     wheels_dir: str = "wheels"
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
     # Passed through to the execution backend (Ray's runtime_env): free-form on purpose.
     runtime_env: dict[str, Any] = Field(default_factory=dict)
     requires: PluginRequires | None = None
@@ -346,6 +366,8 @@ def _value_hint(
         if guess:
             return f"did you mean {guess!r}?"
         return "use one of: " + ", ".join(choices) if choices else None
+    if kind == "value_error" and loc[:1] == ("env",) and len(loc) == 2 and value == loc[1]:
+        return "name it like MY_SETTING (letters, digits and '_'), or remove it"
     if kind == "string_type" and isinstance(value, (int, float, bool)):
         shown = written if written and written[0] not in "'\"[{" else value
         return f"quote it so YAML reads text: {key}: '{shown}'"
