@@ -239,9 +239,12 @@ def _print_failure(run: Any, args: argparse.Namespace) -> None:
         sys.stderr.write(run.traceback)
         print_error(message)
         return
-    hint = "run with --debug for the traceback"
-    if isinstance(getattr(error, "__cause__", None), BackendNotConfiguredError):
-        message = getattr(error, "message", message)  # its own hint speaks to Python callers
+    # the cause's own hint (carried in the message) says more than where the traceback is
+    hint = None if "\n  hint: " in message else "run with --debug for the traceback"
+    cause = getattr(error, "__cause__", None)
+    if isinstance(cause, BackendNotConfiguredError):
+        # its own hint speaks to Python callers first; here the fix is a flag
+        message = f"Action {run.action!r} failed: {type(cause).__name__}: {cause.message}"
         hint = "run it again with --backend: the run then uses the LocalBackend at $SYNAPSE_HOME "
         hint += "(default ./.synapse), created on first use"
     print_error(message, hint=hint)

@@ -119,7 +119,7 @@ def call_model(
             action=ctx.action_name,
             hint=f"set {INFERENCE_URL} (and {INFERENCE_TOKEN} if it needs one) in the run's env "
             "to an endpoint that answers the model input with JSON, such as the /run route of "
-            f"an inference action served with `synapse serve`; or override {override} in "
+            f"an inference action served with ServeExecutor; or override {override} in "
             f"{owner}",
         )
     url, token = endpoint
