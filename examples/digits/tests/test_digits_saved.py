@@ -13,6 +13,9 @@ import pytest
 pytest.importorskip("sklearn", reason="the digits example needs the 'examples' extra")
 pytest.importorskip("syrupy", reason="snapshots need the 'testing' extra")
 
+# imported before pytester's fixture snapshots sys.modules: modules first imported during a
+# test that uses it are dropped at its teardown, and a later run would meet stale copies
+import synapse_sdk.plugins.loading  # noqa: F401  (run_plugin_record loads it lazily)
 from synapse_sdk.clients._reads import ReadRecorder
 from synapse_sdk.plugins.runner import run_plugin_record
 from synapse_testing import FakeBackend, save_as_test
