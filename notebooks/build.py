@@ -4,12 +4,19 @@
     python notebooks/build.py quickstart # just one
 
 Each notebook's cells live here, so the notebooks stay reviewable as code. Executing keeps the
-widget state (``store_widget_state``): an executed notebook shows its finished forms and bars
-offline. ``tests/notebook/test_notebooks.py`` re-executes them and checks that state.
+widget state (``store_widget_state``) and each form's and panel's static HTML twin (a panel
+refreshes its output when a run ends): opened in JupyterLab without running, an untrusted
+notebook (any fresh clone) shows the finished forms and bars from the HTML, a trusted one
+renders the widgets from the saved state.
+
+``tests/notebook/test_notebooks.py`` checks that the committed notebooks hold exactly these
+cells, re-executes them and checks the saved state; ``tests/notebook/test_browser.py`` opens
+them in JupyterLab.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -115,7 +122,8 @@ form""",
 
 `ActionPanel` adds Run and Cancel buttons. The action runs in a worker thread, so Cancel
 works while it runs; bars, metrics and logs update at most 10 times a second.
-`panel.run_sync()` is what clicking Run and waiting does.""",
+`panel.run_sync()` is what clicking Run and waiting does; `panel.last_run` is the latest
+run.""",
     ),
     (
         "code",
@@ -232,8 +240,9 @@ run""",
     ),
     (
         "markdown",
-        """Invalid params fail before the action runs, with the field path in the message; the
-same model drives the form below, which shows the problem next to the field.""",
+        """Invalid params fail before the action runs, with the field path in the message. The
+panel's form checks the same model while you type: enter 0 in its field and the message
+shows next to it, with Run disabled until it is fixed.""",
     ),
     (
         "code",
@@ -252,10 +261,29 @@ panel""",
     ),
 ]
 
+
+def _cells_beside() -> dict[str, list[tuple[str, str]]]:
+    """Notebooks whose cells live in their own module here: ``NAME.py`` defining ``CELLS``."""
+    found = {}
+    for path in sorted(HERE.glob("*.py")):
+        if path.stem == "build":
+            continue
+        spec = importlib.util.spec_from_file_location(f"_notebook_cells_{path.stem}", path)
+        if spec is None or spec.loader is None:
+            continue
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        cells = getattr(module, "CELLS", None)
+        if cells is not None:
+            found[path.stem] = cells
+    return found
+
+
 NOTEBOOKS = {
     "quickstart": QUICKSTART,
     "example_plugin": EXAMPLE_PLUGIN,
     "testing_with_the_kit": TESTING,
+    **_cells_beside(),
 }
 
 

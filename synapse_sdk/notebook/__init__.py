@@ -5,7 +5,8 @@ this package::
 
     from synapse_sdk.notebook import ActionPanel
     panel = ActionPanel(train)   # form + Run / Cancel + live progress, metrics, logs, result
-    panel                        # display it; panel.run is the latest Run
+    panel                        # display it; Run / Cancel, or from code:
+    run = panel.run_sync()       # run and wait; panel.last_run is the latest Run
 """
 
 from __future__ import annotations

@@ -27,7 +27,9 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.fields import FieldInfo
 from traitlets import CUnicode, TraitError
 
+from ..plugins._html import esc as _esc
 from ..plugins.errors import ValidationError, format_loc
+from ._widgets import LABEL_PX, LABEL_WIDTH, close_tree
 
 __all__ = [
     "FieldEditor",
@@ -41,7 +43,6 @@ __all__ = [
 ]
 
 _MISSING: Any = object()
-_LABEL_WIDTH = "170px"
 
 
 class FieldInputError(ValueError):
@@ -486,18 +487,25 @@ def _json_editor(spec: FieldSpec) -> FieldEditor:
     return editor
 
 
+_TOGGLE_PX = 24
+
+
 class _OptionalEditor(FieldEditor):
-    """An enable toggle in front of the inner editor; unticked means None."""
+    """An enable toggle for the inner editor; unticked means None.
+
+    The form puts the toggle at the end of the label column, so the inputs of every row start
+    at the same x whether a row has a toggle or not.
+    """
 
     def __init__(self, inner: FieldEditor, enabled: bool) -> None:
         self.inner = inner
         self.toggle = widgets.Checkbox(
             value=enabled,
             indent=False,
-            layout={"width": "28px"},
+            layout={"width": f"{_TOGGLE_PX}px", "margin": "0"},
             tooltip="set a value (unticked: None)",
         )
-        super().__init__(widgets.HBox([self.toggle, inner.widget]))
+        super().__init__(inner.widget)
         inner.set_disabled(not enabled)
         self.toggle.observe(lambda _c: inner.set_disabled(not self.toggle.value), names="value")
 
@@ -590,12 +598,6 @@ def _list_widget_for(origin: Any) -> Factory:
     return factory
 
 
-def _esc(text: Any) -> str:
-    from ..plugins._html import esc
-
-    return esc(text)
-
-
 default_registry = WidgetRegistry(parent=None)
 for _tp, _factory in (
     (int, _int_widget),
@@ -669,6 +671,34 @@ def _message(error: Mapping[str, Any]) -> str:
     return msg.removeprefix("Value error, ") if error.get("type") == "value_error" else msg
 
 
+_BOX_STYLE = (
+    "display:inline-block;min-width:140px;padding:1px 6px;border:1px solid #9e9e9e;"
+    "background:#fff;color:#000"
+)
+
+
+def _snapshot_value(editor: FieldEditor) -> str:
+    """A field's current value as static HTML (a box, a tick, a sub-form)."""
+    if isinstance(editor, _ModelEditor):
+        return f'<div style="border:1px solid #ccc;padding:4px">{editor.form.snapshot_html()}</div>'
+    if isinstance(editor, _OptionalEditor) and not editor.toggle.value:
+        return f'<span style="{_BOX_STYLE.replace("color:#000", "color:#999")}">None</span>'
+    widget = editor.input
+    if isinstance(widget, widgets.Checkbox):
+        return "&#9745;" if widget.value else "&#9744;"
+    if isinstance(widget, widgets.Password):
+        value: Any = "\u2022" * 8 if widget.value else ""
+    elif isinstance(widget, widgets.Dropdown):
+        value = widget.label or ""
+    else:
+        value = getattr(widget, "value", "")
+    if isinstance(value, (list, tuple)):
+        value = ", ".join(str(v) for v in value)
+    elif value is None:
+        value = ""
+    return f'<span style="{_BOX_STYLE}">{_esc(value) or "&nbsp;"}</span>'
+
+
 class _Row:
     def __init__(self, spec: FieldSpec, editor: FieldEditor) -> None:
         self.spec = spec
@@ -683,14 +713,18 @@ class _Row:
             if spec.required
             else ""
         )
+        toggle = editor.toggle if isinstance(editor, _OptionalEditor) else None
+        # an Optional field's toggle ends the label column: every input starts at one x
+        width = f"{LABEL_PX - _TOGGLE_PX}px" if toggle is not None else LABEL_WIDTH
         self.label = widgets.HTML(
             f'<span title="{_esc(spec.description or spec.name)}">{_esc(spec.title)}</span>'
             f"{marker}{help_html}",
-            layout=widgets.Layout(width=_LABEL_WIDTH, min_width=_LABEL_WIDTH),
+            layout=widgets.Layout(width=width, min_width=width),
         )
         self.error = widgets.HTML("", layout=widgets.Layout(margin="0 0 0 8px"))
         self.error.add_class("synapse-field-error")
-        self.widget = widgets.HBox([self.label, editor.widget, self.error])
+        head = [self.label] if toggle is None else [self.label, toggle]
+        self.widget = widgets.HBox([*head, editor.widget, self.error])
 
     def set_error(self, messages: list[str]) -> None:
         text = "; ".join(messages)
@@ -887,12 +921,43 @@ class ParamsForm:
 
     def close(self) -> None:
         """Close every widget of the form (a closed form cannot be shown again)."""
-        from .views import close_tree
-
         close_tree(self.widget)
 
+    def snapshot_html(self) -> str:
+        """The form as plain HTML (labels, values, errors): what a saved notebook shows where
+        the live widgets cannot render (an untrusted notebook in JupyterLab, a static page)."""
+        rows = []
+        for row in self._rows.values():
+            spec = row.spec
+            marker = ' <span style="color:#c62828">*</span>' if spec.required else ""
+            help_html = (
+                f'<div style="color:#777;font-size:11px">{_esc(spec.description)}</div>'
+                if spec.description
+                else ""
+            )
+            error = self.errors.get(spec.name) or next(
+                (m for k, m in self.errors.items() if k.startswith(spec.name + ".")), ""
+            )
+            rows.append(
+                f'<tr><td style="width:{LABEL_WIDTH};padding:2px 0;vertical-align:top;'
+                f'text-align:left">{_esc(spec.title)}{marker}{help_html}</td>'
+                f'<td style="padding:2px 0;vertical-align:top;text-align:left">'
+                f"{_snapshot_value(row.editor)}</td>"
+                f'<td style="padding:2px 8px;vertical-align:top;text-align:left;color:#c62828">'
+                f"{_esc(error)}</td></tr>"
+            )
+        if not rows:
+            return "<div><i>This action takes no params.</i></div>"
+        return (
+            '<table class="synapse-form-snapshot" style="border-collapse:collapse;'
+            f'font-size:13px">{"".join(rows)}</table>{self.form_error.value}'
+        )
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        data = self.widget._repr_mimebundle_(**kwargs)
+        if isinstance(data, dict):  # a widget that can render, with a static twin
+            data = {**data, "text/plain": repr(self), "text/html": self.snapshot_html()}
+        return data
 
     def __repr__(self) -> str:
         state = "valid" if self.valid else f"{len(self.errors)} error(s)"

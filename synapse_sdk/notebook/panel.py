@@ -3,26 +3,37 @@
 The action runs in a worker thread, so the kernel keeps handling widget messages while it
 runs: that is what lets the Cancel button reach the run's context (a button callback that
 blocked the kernel would never see the click).
+
+A displayed panel carries a static HTML twin of itself beside the live widget, refreshed when
+a run ends (``update_display``). JupyterLab renders widgets only in a trusted notebook, so a
+notebook saved after a run and opened elsewhere (a fresh clone, a colleague's machine, a
+static page) shows the finished form and bars from that twin instead of the widget's
+``VBox(children=...`` text; a trusted one renders the live widgets from the saved widget state.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as widgets
 
-from ..plugins._html import esc, traceback_html
+from ..plugins._html import esc
 from ..plugins.context import RuntimeContext
 from ..plugins.run import Run
 from ..plugins.runner import run_action, run_plugin_record
 from ..plugins.spec import ActionSpec, as_spec
+from ._widgets import COLORS, LABEL_WIDTH, close_tree
 from .forms import ParamsForm, WidgetRegistry
-from .views import NotebookSink, RunView, close_tree
+from .views import NotebookSink, RunView, duration_text
 
 __all__ = ["ActionPanel"]
+
+_LOG = logging.getLogger("synapse_sdk.notebook")
 
 
 def _resolve(action: Any, action_name: str | None) -> tuple[ActionSpec, Mapping[str, str]]:
@@ -51,6 +62,10 @@ class ActionPanel:
     the minimum time between two updates of a widget (0.1 s: at most 10 updates/s). ``mode``
     runs the action in-process (``'local'``) or with an executor (``'task'``, ``'job'``,
     ``'ray-task'``, ...), exactly as ``run_plugin(..., mode=...)`` does.
+
+    ``run_sync()`` runs and waits (what a notebook cell executed top to bottom wants),
+    ``start()`` runs in the background (what the Run button does), ``wait()`` waits for it,
+    ``cancel()`` stops it; ``last_run`` is the latest :class:`Run`, ``runs`` all of them.
     """
 
     def __init__(
@@ -74,19 +89,28 @@ class ActionPanel:
         self.client = client
         self.interval = interval
         self.form = ParamsForm(self.spec.params_model, registry=registry, values=params)
-        self.run_button = widgets.Button(description="Run", button_style="primary", icon="play")
+        # the buttons start where the form's inputs do
+        self.run_button = widgets.Button(
+            description="Run",
+            button_style="primary",
+            icon="play",
+            layout=widgets.Layout(margin=f"6px 4px 6px calc({LABEL_WIDTH} + 4px)"),
+        )
         self.cancel_button = widgets.Button(
             description="Cancel", button_style="danger", icon="stop", disabled=True
         )
         self.view = RunView(log_lines=log_lines)
         self.status = self.view.status
-        self.run: Run | None = None
         self.runs: list[Run] = []
         self.ctx: RuntimeContext | None = None
         self.sink: NotebookSink | None = None
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
         self._done.set()
+        self._cancel_requested = False
+        self._display_id = f"synapse-panel-{uuid.uuid4().hex}"
+        self._displayed = False
+        self._waiter_refreshes = False  # run_sync refreshes the display from its own thread
         description = self.spec.description or ""
         self.header = widgets.HTML(
             f"<b>Action</b> <code>{esc(self.spec.name)}</code>"
@@ -117,7 +141,21 @@ class ActionPanel:
 
     @property
     def running(self) -> bool:
+        """True while a run goes on."""
         return not self._done.is_set()
+
+    @property
+    def last_run(self) -> Run | None:
+        """The latest finished :class:`Run` (None before the first one ends)."""
+        return self.runs[-1] if self.runs else None
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "run":  # the name of a record once, and of a method elsewhere: say which
+            raise AttributeError(
+                "ActionPanel has no 'run': panel.run_sync() runs and waits, panel.start() "
+                "runs in the background, panel.last_run is the latest Run"
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _sync_buttons(self) -> None:
         running = self.running
@@ -144,8 +182,9 @@ class ActionPanel:
         self.view.reset()
         sink = NotebookSink(self.view, interval=self.interval, action=self.spec.name)
         self.ctx, self.sink = ctx, sink
+        self._cancel_requested = False
         self._done.clear()
-        self.status.value = '<span style="color:#1976d2">running…</span>'
+        self.status.value = _status("running", "Running…")
         self._sync_buttons()
         self._thread = threading.Thread(
             target=self._work,
@@ -161,18 +200,17 @@ class ActionPanel:
         except BaseException as exc:  # the runner itself failed: show it, never lose it
             import traceback
 
-            self.status.value = '<span style="color:#c62828">error</span>'
-            self.view.result.value = traceback_html(
-                f"{type(exc).__name__}: {exc}", traceback.format_exc()
-            )
+            self.status.value = _status("failed", "Could not run")
+            self.view.show_error(exc, traceback.format_exc())
         else:
-            self.run = run
             self.runs.append(run)
-            self.view.show_run(run)
-            self.status.value = _status_html(run, sink)
+            self.view.show_run(run, cancelled_by_user=self._cancel_requested)
+            self.status.value = _run_status(run)
         finally:
             self._done.set()
             self._sync_buttons()
+            if not self._waiter_refreshes:
+                self.refresh_display()
 
     def _execute(self, params: Any, ctx: RuntimeContext, sink: NotebookSink) -> Run:
         # Every mode goes through the front door, as run_plugin and `synapse run --mode` do:
@@ -188,8 +226,9 @@ class ActionPanel:
     def cancel(self) -> None:
         """Ask the running action to stop at its next cancellation point."""
         if self.ctx is not None and self.running:
+            self._cancel_requested = True
             self.ctx.cancel()
-            self.status.value = '<span style="color:#ef6c00">cancelling…</span>'
+            self.status.value = _status("cancelled", "Cancelling…")
 
     def wait(self, timeout: float | None = None) -> Run | None:
         """Block until the current run ends; return the latest ``Run``.
@@ -201,12 +240,22 @@ class ActionPanel:
         thread = self._thread
         if thread is not None:
             thread.join()
-        return self.run
+        return self.last_run
 
     def run_sync(self, params: Any = None, timeout: float | None = None) -> Run | None:
-        """Start a run and wait for it (what a notebook cell executed top to bottom wants)."""
-        self.start(params)
-        return self.wait(timeout)
+        """Start a run and wait for it (what a notebook cell executed top to bottom wants).
+
+        The panel's displayed output is refreshed from this thread, so a notebook executed
+        from top to bottom (nbclient, papermill) saves the finished view.
+        """
+        self._waiter_refreshes = True
+        try:
+            self.start(params)
+            return self.wait(timeout)
+        finally:
+            self._waiter_refreshes = False
+            if not self.running:
+                self.refresh_display()
 
     def close(self, timeout: float | None = 10.0) -> None:
         """Cancel a running action, wait for it, and close every widget of the panel."""
@@ -218,19 +267,60 @@ class ActionPanel:
 
     # -- display -----------------------------------------------------------------------------
 
+    def snapshot_html(self) -> str:
+        """The panel as plain HTML: header, form, status, bars, metrics, logs, result."""
+        return (
+            '<div class="synapse-snapshot" style="font-size:13px">'
+            f"<div>{self.header.value}</div>{self.form.snapshot_html()}"
+            f'<div style="margin:6px 0 6px {LABEL_WIDTH}">{self.status.value}</div>'
+            f"{self.view.snapshot_html()}"
+            f'<div style="color:{COLORS["muted"]};font-size:11px;margin-top:4px">'
+            "Saved view of the panel: run the notebook to use it.</div></div>"
+        )
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        data = self.widget._repr_mimebundle_(**kwargs)
+        if isinstance(data, dict):
+            data = {**data, "text/plain": repr(self), "text/html": self.snapshot_html()}
+        return data
+
+    def _ipython_display_(self) -> None:
+        """Display the panel under a display id, so the end of a run can refresh the output
+        (its static HTML twin) in place."""
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), raw=True, display_id=self._display_id)
+        self._displayed = True
+
+    def refresh_display(self) -> None:
+        """Update every output where the panel is displayed (its static twin follows the
+        widgets); a no-op outside IPython or before the panel is displayed."""
+        if not self._displayed:
+            return
+        from IPython.display import update_display
+
+        try:
+            update_display(self._repr_mimebundle_(), raw=True, display_id=self._display_id)
+        except Exception as exc:  # the run is recorded; a stale static twin must not hide it
+            _LOG.warning("could not refresh the output of %r: %s", self, exc)
 
     def __repr__(self) -> str:
-        state = "running" if self.running else (self.run.status.value if self.run else "idle")
+        last = self.last_run
+        state = "running" if self.running else (last.status.value if last else "idle")
         return f"ActionPanel({self.spec.name!r}, {state})"
 
 
-def _status_html(run: Run, sink: NotebookSink) -> str:
-    colors = {"succeeded": "#2e7d32", "failed": "#c62828", "cancelled": "#ef6c00"}
+def _status(state: str, text: str) -> str:
+    return f'<span style="color:{COLORS.get(state, COLORS["muted"])}">{esc(text)}</span>'
+
+
+def _run_status(run: Run) -> str:
+    """The status line after a run, in words: 'Done in 8.4 s', 'Cancelled after 1.6 s'."""
+    took = duration_text(run.duration)
+    words = {
+        "succeeded": f"\u2714 Done in {took}",
+        "failed": f"\u2716 Failed after {took}",
+        "cancelled": f"Cancelled after {took}",
+    }
     status = run.status.value
-    return (
-        f'<span style="color:{colors.get(status, "#555")}">{esc(status)}</span> '
-        f'<span style="color:#777">in {run.duration:.2f} s · {sink.events:,} events shown '
-        f"in {sink.flushes} updates</span>"
-    )
+    return _status(status, words.get(status, f"{status} after {took}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -15,9 +16,10 @@ class RecordingComm:
     """Stands in for a kernel comm: records every message a widget sends to the front end."""
 
     kernel = "fake-kernel"
+    _ids = itertools.count()
 
     def __init__(self, log: list[tuple[str, dict[str, Any]]], **kwargs: Any) -> None:
-        self.comm_id = f"comm-{len(log)}"
+        self.comm_id = f"comm-{next(self._ids)}"
         self.log = log
         self.data = kwargs.get("data", {})
 

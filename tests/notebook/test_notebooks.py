@@ -110,3 +110,46 @@ def test_committed_notebooks_carry_outputs_and_widget_state(name):
     ]
     assert progress and all(p["value"] == p["max"] for p in progress)
     assert all(c.get("execution_count") for c in nb["cells"] if c["cell_type"] == "code")
+
+
+def _build_module() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_notebooks_build", NOTEBOOKS / "build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _cells(nb: Any) -> list[tuple[str, str, str]]:
+    return [(c["id"], c["cell_type"], "".join(c["source"])) for c in nb["cells"]]
+
+
+def test_committed_notebooks_hold_exactly_the_cells_of_build_py():
+    build = _build_module()
+    committed = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
+    assert committed == sorted(build.NOTEBOOKS), "a notebook without cells in build.py, or unbuilt"
+    for name, cells in build.NOTEBOOKS.items():
+        on_disk = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
+        fresh = build.make(cells)
+        assert _cells(on_disk) == _cells(fresh), (
+            f"notebooks/{name}.ipynb is out of date with notebooks/build.py: "
+            f"run python notebooks/build.py {name}"
+        )
+        assert on_disk["metadata"]["kernelspec"] == fresh.metadata["kernelspec"]
+
+
+@pytest.mark.parametrize("name", ["quickstart", "testing_with_the_kit", "example_plugin"])
+def test_committed_panels_show_their_finished_run_without_a_kernel(name):
+    """Each panel output has a static HTML twin of its final state (what an untrusted
+    notebook shows in JupyterLab) beside the widget view (what a trusted one renders)."""
+    nb = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
+    outputs = [o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", [])]
+    panels = [d for d in outputs if "ActionPanel(" in "".join(d.get("text/plain", ""))]
+    assert panels, f"{name}: no panel output"
+    for data in panels:
+        assert WIDGET_VIEW in data
+        html = "".join(data["text/html"])
+        assert "Done in" in html and "(100%)" in html and "VBox(children" not in html
+        assert "".join(data["text/plain"]).endswith(", succeeded)")

@@ -65,7 +65,7 @@ def test_clicking_run_runs_the_action_and_shows_bars_metrics_logs_and_result():
     panel.run_button.click()
     run = panel.wait(timeout=10)
 
-    assert run is not None and run.ok and panel.run is run
+    assert run is not None and run.ok and panel.last_run is run
     assert run.result == TrainResult(final_loss=0.0625, epochs=4)
     bars = panel.view.bars
     assert list(bars) == ["train", "save"]
@@ -76,7 +76,7 @@ def test_clicking_run_runs_the_action_and_shows_bars_metrics_logs_and_result():
     assert "info    epoch {&#x27;epoch&#x27;: 3}" in panel.view.logs.value
     result = panel.view.result.value
     assert "final_loss" in result and "0.0625" in result
-    assert "succeeded" in panel.status.value
+    assert "Done in" in panel.status.value and "events" not in panel.status.value
     assert not panel.run_button.disabled and panel.cancel_button.disabled
 
 
@@ -114,20 +114,75 @@ def test_cancel_stops_the_run_in_the_worker_thread():
     bar = panel.view.bars[None].bar
     assert 0 < bar.value < 10_000
     assert bar.bar_style == "warning"
-    assert "cancelled" in panel.status.value
+    assert "Cancelled after" in panel.status.value
+    # a cancel the user asked for is no error: no red, no traceback, where it stopped
+    result = panel.view.result.value
+    assert "you stopped the run during slow, at " in result
+    assert "CancelledError" not in result and "#c62828" not in result
 
 
-def test_a_failure_shows_the_error_with_a_collapsible_traceback():
+def test_a_failure_shows_the_error_once_with_a_collapsible_traceback():
     panel = ActionPanel(Train, params={"fail": True})
     run = panel.run_sync(timeout=10)
 
     assert run is not None and isinstance(run.error, ExecutionError)
     html = panel.view.result.value
-    assert html.startswith("<details><summary>")
-    assert "ExecutionError: Action &#x27;train&#x27; failed: RuntimeError: diverged" in html
+    assert html.startswith('<details class="synapse-error"><summary>')
+    assert '<b style="color:#c62828">RuntimeError: diverged</b>' in html
+    assert "ExecutionError" not in html  # the wrapper adds nothing a notebook user needs
     assert "Traceback (most recent call last)" in html
-    assert panel.view.bars["train"].bar.bar_style == "danger"
-    assert "failed" in panel.status.value
+    assert html.count("diverged") == 2  # the summary, and the raise line in the traceback
+    # train reached its total before the failure: it stays green
+    assert panel.view.bars["train"].bar.bar_style == "success"
+    assert "Failed after" in panel.status.value
+
+
+def test_a_failed_step_turns_red_and_finished_steps_stay_green():
+    @action(name="two_steps")
+    def two_steps(params: dict, ctx: RuntimeContext) -> None:
+        ctx.set_progress(3, 3, step="load")
+        ctx.set_progress(1, 4, step="train")
+        raise RuntimeError("out of memory")
+
+    panel = ActionPanel(two_steps)
+    panel.run_sync(timeout=10)
+    styles = {step: bar.bar.bar_style for step, bar in panel.view.bars.items()}
+    assert styles == {"load": "success", "train": "danger"}
+
+
+def test_an_error_from_the_backend_shows_its_message_without_command_line_hints():
+    from synapse_sdk.plugins.errors import NotFoundError
+
+    @action(name="fetch")
+    def fetch(params: dict, ctx: RuntimeContext) -> None:
+        raise NotFoundError("dataset", 99, backend="/tmp/backend")
+
+    panel = ActionPanel(fetch)
+    panel.run_sync(timeout=10)
+    html = panel.view.result.value
+    assert "NotFoundError: No dataset with id 99 in backend /tmp/backend" in html
+    assert "synapse backend" not in html and "hint" not in html
+
+
+def test_a_hint_that_helps_in_a_notebook_is_kept():
+    from synapse_sdk.plugins.errors import PluginError
+
+    @action(name="configure")
+    def configure(params: dict, ctx: RuntimeContext) -> None:
+        raise PluginError("no labels in the dataset", hint="add a labels/ folder")
+
+    panel = ActionPanel(configure)
+    panel.run_sync(timeout=10)
+    assert "hint: add a labels/ folder" in panel.view.result.value
+
+
+def test_panel_run_is_no_record_that_fails_when_called():
+    panel = ActionPanel(Train)
+    assert panel.last_run is None
+    with pytest.raises(AttributeError, match=r"panel.run_sync\(\) runs and waits"):
+        panel.run()
+    first = panel.run_sync(timeout=10)
+    assert panel.last_run is first is panel.runs[-1]
 
 
 def test_rerun_with_edited_params_keeps_the_history_and_resets_the_view():
@@ -138,7 +193,7 @@ def test_rerun_with_edited_params_keeps_the_history_and_resets_the_view():
     second = panel.run_sync(timeout=10)
 
     assert [r.params.epochs for r in panel.runs] == [2, 6]
-    assert panel.runs == [first, second] and panel.run is second
+    assert panel.runs == [first, second] and panel.last_run is second
     assert panel.view.bars["train"].bar is not old_bar
     assert panel.view.bars["train"].bar.value == 6
     assert len(panel.view.progress.children) == 2  # no leftover rows from the first run
@@ -220,7 +275,7 @@ def test_close_cancels_the_run_and_closes_every_widget():
     made = set(_instances) - before
     assert panel.run_button.model_id in made
     panel.close()
-    assert panel.run is not None and panel.run.status is RunStatus.CANCELLED
+    assert panel.last_run is not None and panel.last_run.status is RunStatus.CANCELLED
     assert not set(_instances) & made
 
 
@@ -245,3 +300,62 @@ def test_the_form_is_read_only_while_a_run_goes_on_and_editable_after():
         panel.wait(timeout=10)
     assert panel.form.read_only is False
     panel.close()
+
+
+@pytest.fixture
+def front_end(monkeypatch: pytest.MonkeyPatch):
+    """An IPython shell whose display messages are recorded (the front-end boundary)."""
+    from IPython.core.displaypub import CapturingDisplayPublisher
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    publisher = CapturingDisplayPublisher()
+    monkeypatch.setattr(shell, "display_pub", publisher)
+    return publisher.outputs
+
+
+def test_a_displayed_panel_carries_a_static_twin_that_a_run_refreshes_in_place(front_end):
+    from IPython.display import display
+
+    panel = ActionPanel(Train, params={"epochs": 3})
+    display(panel)
+    (shown,) = front_end
+    display_id = shown["transient"]["display_id"]
+    data = shown["data"]
+    assert set(data) == {
+        "text/plain",
+        "text/html",
+        "application/vnd.jupyter.widget-view+json",
+    }
+    assert data["text/plain"] == "ActionPanel('train', idle)"  # not VBox(children=...
+    assert "Passes over the data" in data["text/html"] and "train" in data["text/html"]
+
+    panel.run_sync(timeout=10)
+    update = front_end[-1]
+    assert update["update"] and update["transient"]["display_id"] == display_id
+    html = update["data"]["text/html"]
+    assert "3/3 (100%)" in html and "Done in" in html and "final_loss" in html
+    assert 'width:100.0%;height:14px;background:#4caf50"' in html
+    assert update["data"]["text/plain"] == "ActionPanel('train', succeeded)"
+
+
+def test_a_run_started_from_the_button_refreshes_the_display_when_it_ends(front_end):
+    from IPython.display import display
+
+    panel = ActionPanel(Train)
+    display(panel)
+    panel.run_button.click()
+    panel.wait(timeout=10)
+    assert [o["update"] for o in front_end] == [False, True]
+    assert "Done in" in front_end[-1]["data"]["text/html"]
+
+
+def test_the_form_alone_displays_with_its_static_twin():
+    from synapse_sdk.notebook import ParamsForm
+
+    form = ParamsForm(TrainParams, values={"epochs": 0})
+    data = form._repr_mimebundle_()
+    html = data["text/html"]
+    assert "Epochs" in html and ">0</span>" in html
+    assert "Input should be greater than or equal to 1" in html  # the inline error too
+    assert data["text/plain"] == "ParamsForm(TrainParams, 1 error(s))"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from synapse_sdk.notebook import NotebookSink, RunView, sparkline_svg
+from synapse_sdk.notebook.views import progress_text
 from synapse_sdk.plugins import RuntimeContext
 from synapse_sdk.plugins.events import RunFinished, RunStarted
 
@@ -32,14 +33,16 @@ def test_step_events_make_one_bar_per_step_styled_by_state():
     assert list(view.bars) == ["prepare", "upload", "cleanup"]
     styles = {step: bar.bar.bar_style for step, bar in view.bars.items()}
     assert styles == {"prepare": "success", "upload": "danger", "cleanup": "warning"}
-    assert view.bars["upload"].text.value == "2/10 (20%)"
-    assert [b.bar.description for b in view.bars.values()] == ["prepare", "upload", "cleanup"]
+    # a stopped step promises no time left
+    assert view.bars["upload"].text.value.startswith("2/10 (20%) [00:00, ")
+    assert "<" not in view.bars["upload"].text.value
+    assert [b.label for b in view.bars.values()] == ["prepare", "upload", "cleanup"]
 
 
 def test_indeterminate_progress_shows_the_count_and_an_empty_bar():
     view = finished_sink(lambda ctx: ctx.set_progress(7, 0, step="scan"))
     assert view.bars["scan"].bar.value == 0
-    assert view.bars["scan"].text.value == "7"
+    assert view.bars["scan"].text.value == "7 [00:00, ? it/s]"  # one event: no rate yet
 
 
 def test_metrics_show_latest_values_with_a_bounded_history_and_logs_a_tail():
@@ -65,3 +68,49 @@ def test_sparkline_needs_two_points_and_scales_into_the_box():
     assert sparkline_svg([1.0]) == ""
     svg = sparkline_svg([0.0, 5.0, 10.0], width=100, height=20)
     assert 'points="0.0,18.0 50.0,10.0 100.0,2.0"' in svg
+
+
+def test_bar_text_reads_like_tqdm_count_elapsed_left_and_rate():
+    assert progress_text(59, 300, 1.3, 45.1) == "59/300 (20%) [00:01<00:05, 45.1 it/s]"
+    assert progress_text(300, 300, 6.6, 45.3) == "300/300 (100%) [00:06<00:00, 45.3 it/s]"
+    assert progress_text(2, 10, 5.0, 0.4) == "2/10 (20%) [00:05<00:20, 2.50 s/it]"
+    assert progress_text(1797, 1797, 0.9, 1996.7) == "1797/1797 (100%) [00:00<00:00, 1,997 it/s]"
+    assert progress_text(5, 10, 3725.0, None) == "5/10 (50%) [1:02:05<?, ? it/s]"
+    assert progress_text(7, 0, 2.0, 3.5) == "7 [00:02, 3.5 it/s]"
+    assert progress_text(5, 10, 2.0, 2.5, live=False) == "5/10 (50%) [00:02, 2.5 it/s]"
+
+
+def test_bars_are_timed_by_the_events_clock():
+    from synapse_sdk.plugins.events import ProgressEvent
+
+    view = RunView()
+    sink = NotebookSink(view, interval=10.0, action="demo")
+    for i, t in enumerate((1.0, 2.0, 3.0), start=1):
+        sink.emit(ProgressEvent("r", i, 0.0, t, float(i * 10), 100.0, "train"))
+    sink.flush()
+    # 20 more items in 2 s since the step was first seen: 10 it/s, 70 left: 7 s
+    assert view.bars["train"].text.value == "30/100 (30%) [00:02<00:07, 10.0 it/s]"
+    assert view.bars["train"].bar.bar_style == "info"
+    view.close()
+
+
+def test_a_step_that_reached_its_total_keeps_green_when_the_run_is_cancelled():
+    def drive(ctx: RuntimeContext) -> None:
+        ctx.set_progress(1797, 1797, step="dataset")
+        ctx.set_progress(59, 300, step="train")
+
+    view = finished_sink(drive, status="cancelled")
+    styles = {step: bar.bar.bar_style for step, bar in view.bars.items()}
+    assert styles == {"dataset": "success", "train": "warning"}
+
+
+def test_the_static_snapshot_shows_each_bar_with_its_fill_colour_and_text():
+    def drive(ctx: RuntimeContext) -> None:
+        ctx.set_progress(4, 4, step="load")
+        ctx.set_progress(1, 4, step="train")
+
+    view = finished_sink(drive, status="failed")
+    html = view.snapshot_html()
+    assert 'width:100.0%;height:14px;background:#4caf50"' in html  # load, green
+    assert 'width:25.0%;height:14px;background:#f44336"' in html  # train, red
+    assert "1/4 (25%) [00:00, " in html
