@@ -198,7 +198,7 @@ def _fail_run(run: Run, *, no_backend: bool = False) -> None:
         retarget_backend_hints(error, NO_BACKEND_MARKER_HINT if no_backend else BACKEND_HINT)
     cause = error.__cause__ if error is not None else None
     if status == "failed" and cause is not None:
-        summary = str(cause).partition("\n")[0]
+        summary = public_text(str(cause).partition("\n")[0])
         lines = [
             f"synapse_run: action {run.action!r} failed: {type(cause).__name__}: {summary}",
             "",

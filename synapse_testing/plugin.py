@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -23,7 +24,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "pytest_addoption",
+    "pytest_collect_directory",
     "pytest_configure",
+    "pytest_load_initial_conftests",
+    "pytest_pycollect_makemodule",
+    "pytest_runtest_makereport",
+    "pytest_runtest_protocol",
+    "pytest_unconfigure",
     "synapse_backend",
     "synapse_ctx",
     "synapse_run",
@@ -143,6 +150,64 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             if text:
                 drop_shown_log_lines(item.config, report.sections, report.when, shown)
                 report.sections.append(("synapse events", text))
+
+
+# -- plugin directories: their tests import their code, several collect together -----------
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> Any:
+    """A test file under a plugin directory (config.yaml with ``actions:``) is imported under
+    that plugin's own test package, with the plugin's directory and modules active."""
+    if module_path.name == "__init__.py":
+        return None
+    from ._roots import PluginTestModule, roots_of
+
+    root = roots_of(parent.config).root_of(module_path)
+    if root is None or root.module_name(module_path) is None:
+        return None
+    return PluginTestModule.from_parent(parent, path=module_path)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> Iterator[None]:
+    """From here on, a conftest.py inside a plugin directory imports with that plugin
+    active (the conftests named on the command line load right after this)."""
+    import sys
+
+    from ._roots import ConftestFinder, roots_of
+
+    sys.meta_path.insert(0, ConftestFinder(roots_of(early_config)))
+    yield
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collect_directory(path: Path, parent: pytest.Collector) -> None:
+    """Entering a plugin directory makes it active, so its conftest.py imports its code."""
+    from ._roots import roots_of
+
+    roots = roots_of(parent.config)
+    root = roots.root_of(path)
+    if root is not None:
+        roots.activate(root)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    from ._roots import roots_of
+
+    roots = roots_of(item.config)
+    root = roots.root_of(item.path)
+    if root is not None:
+        roots.activate(root)
+    yield
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from ._roots import _ROOTS
+
+    roots = config.stash.get(_ROOTS, None)
+    if roots is not None:
+        roots.close()
 
 
 # -- fixtures --------------------------------------------------------------------------------
@@ -291,8 +356,6 @@ def synapse_snapshot(request: pytest.FixtureRequest) -> SnapshotAssertion:
         raise ImportError(
             "synapse_snapshot needs syrupy: pip install 'synapse-sdk[testing]'"
         ) from exc
-    from pathlib import Path
-
     from ._snapshot import Masker, default_roots
 
     state = _state(request)

@@ -10,6 +10,7 @@ import importlib.util
 import synapse_sdk.plugins
 import synapse_sdk.plugins.loading  # resolve_action, used by synapse_run(plugin, name)
 import synapse_testing
+import synapse_testing._roots  # the plugin-directory collector, used by inner runs
 
 HAS_SYRUPY = importlib.util.find_spec("syrupy") is not None
 
