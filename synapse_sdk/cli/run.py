@@ -161,7 +161,7 @@ def _parse_value(text: str, key: str) -> Any:
     try:
         return parse_params_json(text, where=f"-p {key}", strict=True)
     except ValidationError as exc:
-        if exc.errors and exc.errors[0].get("type") == "too_deep":
+        if exc.errors and exc.errors[0].get("type") == "json_too_deep":
             raise
         return text
 

@@ -578,7 +578,7 @@ def _too_deep(where: str, action: str | None) -> ValidationError:
     return ValidationError(
         f"{where}: nested deeper than {MAX_PARAMS_DEPTH} levels of objects and lists",
         action=action,
-        errors=[{"loc": (), "msg": "nested too deeply", "type": "too_deep", "input": None}],
+        errors=[{"loc": (), "msg": "nested too deeply", "type": "json_too_deep", "input": None}],
         hint="params are settings: pass large or deep data as a file path and read it in the "
         "action",
     )

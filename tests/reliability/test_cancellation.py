@@ -21,6 +21,7 @@ from synapse_sdk.cli._signals import CancelOnSignal
 from synapse_sdk.clients.local import LocalBackend
 from synapse_sdk.plugins import RunStatus, RuntimeContext
 from synapse_sdk.plugins.events import Event, StepEvent
+from synapse_sdk.plugins.executors.task import TaskExecutor
 from synapse_sdk.plugins.runner import run_plugin_record
 
 
@@ -101,9 +102,12 @@ def test_a_signal_to_synapse_run_cancels_the_run_and_records_its_job_cancelled(
     assert job["status"] == "cancelled"
 
 
-def test_ctrl_c_in_task_mode_cancels_the_run_in_its_worker_which_rolls_back(steps_plugin, tmp_path):
+@pytest.mark.parametrize("mode", ["task", "job"])
+def test_ctrl_c_in_a_worker_mode_cancels_the_run_in_its_worker_which_rolls_back(
+    steps_plugin, tmp_path, mode
+):
     trail = tmp_path / "trail.txt"
-    proc = start_cli(steps_plugin, "pipeline", trail, "--mode", "task")
+    proc = start_cli(steps_plugin, "pipeline", trail, "--mode", mode)
     wait_for_line(trail, "convert")
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
@@ -114,6 +118,24 @@ def test_ctrl_c_in_task_mode_cancels_the_run_in_its_worker_which_rolls_back(step
     assert "SIGKILL" not in err
     [job] = jobs(trail)
     assert job["status"] == "cancelled"
+
+
+def test_closing_a_task_pool_cancels_its_runs_which_roll_back_before_their_workers_stop(
+    steps_plugin, tmp_path
+):
+    # what a script using mode='task' meets when Ctrl-C ends it: the shared pool closes at exit
+    trail = tmp_path / "trail.txt"
+    pool = TaskExecutor(workers=1)
+    handle = pool.submit(
+        "plugin.pipeline:Pipeline", {"trail": str(trail)}, plugin_dir=str(steps_plugin)
+    )
+    wait_for_line(trail, "convert")
+    started = time.monotonic()
+    pool.close()
+    assert time.monotonic() - started < 4.0  # no 5 s wait followed by a kill
+    run = handle.wait(timeout=5)
+    assert run.status is RunStatus.CANCELLED
+    assert trail.read_text().splitlines()[-2:] == ["undo convert", "undo download: done"]
 
 
 def test_a_second_signal_stops_a_run_that_never_reaches_a_cancellation_point(

@@ -180,7 +180,9 @@ class TaskExecutor(BaseExecutor):
         return self
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the workers; runs still queued end as cancelled."""
+        """Stop the workers; runs still queued end as cancelled, and runs still going are
+        cancelled (they roll back) with ``timeout`` seconds to end before their worker is
+        killed (a script interrupted by Ctrl-C closes the shared pool at exit)."""
         with self._lock:
             if self._closed:
                 return
@@ -193,6 +195,10 @@ class TaskExecutor(BaseExecutor):
                 CancelledError("The pool was closed before the run started"),
                 status=RunStatus.CANCELLED,
             )
+        for worker in workers:
+            running = worker.current
+            if running is not None and not running.done():
+                running.cancel()
         for worker in workers:
             worker.stop(timeout)
         for worker in workers:
