@@ -190,13 +190,10 @@ def run_command(args: argparse.Namespace) -> int:
 
     params = parse_params(args.params, args.param)
     resolved = resolve(args.plugin, args.action)  # load errors surface before any output
-    # The CLI makes the run's context itself, so that a signal can cancel it; in this process
-    # it carries config.yaml's env, as the front door gives a context it makes (a worker gets
-    # that env from the plugin itself).
-    local = args.mode == "local"
-    ctx = RuntimeContext(
-        env=resolved.env if local else None, client=_local_backend(args, resolved.spec)
-    )
+    # The CLI makes the run's context itself, so that a signal can cancel it; it carries
+    # config.yaml's env, as a context the front door makes does (a worker reads that env
+    # from the plugin itself).
+    ctx = RuntimeContext(env=resolved.env, client=_local_backend(args, resolved.spec))
     view = RunView(sys.stderr, progress=not args.no_progress, error_line=args.json)
     with CancelOnSignal(ctx) as signals:
         try:

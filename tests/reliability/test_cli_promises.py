@@ -38,6 +38,10 @@ actions:
     entrypoint: plugin.actions:Stock
   dump:
     entrypoint: plugin.actions:dump
+  probe:
+    entrypoint: plugin.actions:probe
+env:
+  SHOP_NAME: corner
 """
 
 ACTIONS = """
@@ -77,6 +81,11 @@ class Stock(DatasetAction):
 
     def execute(self):
         return len(self.client.list_datasets())
+
+
+@action
+def probe(params, ctx):
+    return {"env": ctx.env.get("SHOP_NAME")}
 
 
 @action
@@ -129,6 +138,14 @@ def test_an_action_that_needs_a_backend_it_was_denied_names_the_flag(shop, capsy
     assert "BackendNotConfiguredError" in err
     assert "hint: run it again with --backend" in err
     assert "client=LocalBackend()" not in err  # the Python advice is for Python callers
+
+
+@pytest.mark.parametrize("mode", ["local", "task", "job", "serve"])
+def test_config_env_reaches_the_run_in_every_mode(shop, capsys, mode):
+    if mode == "serve":
+        pytest.importorskip("fastapi")
+    assert main(["run", str(shop), "probe", "--mode", mode, "--no-backend"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"env": "corner"}
 
 
 # -- run ... --help ------------------------------------------------------------------------------
