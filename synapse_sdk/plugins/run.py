@@ -46,6 +46,9 @@ class Run:
     original exception as ``__cause__``; CancelledError for a cancelled run) and
     ``traceback`` the formatted traceback of the original exception.
 
+    ``plugin`` is the plugin's directory (or module name) when the run came through
+    ``run_plugin`` / ``run_plugin_record``.
+
     ``events`` is the run's timeline in bounded memory (see :class:`RunRecord`): every event
     of a short run; for a long one, the progress and metrics of each step thinned to evenly
     spaced samples (first and last kept), and the first and last logs. ``omitted`` counts,
@@ -64,6 +67,8 @@ class Run:
     finished_at: float = 0.0
     duration: float = 0.0
     omitted: dict[str, int] = field(default_factory=dict)
+    # the plugin the action came from (its directory, or its module name), for runs of a plugin
+    plugin: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -125,8 +125,11 @@ def run_plugin_record(
         if ctx is None and resolved.env:
             env = {**resolved.env, **env} if env else resolved.env
         if ctx is None and client is None and not sinks:
-            return run_alone(spec, validated, env)
-        return execute_spec(spec, validated, ctx=ctx, env=env, client=client, sinks=sinks)
+            run = run_alone(spec, validated, env)
+        else:
+            run = execute_spec(spec, validated, ctx=ctx, env=env, client=client, sinks=sinks)
+        run.plugin = _plugin_name(resolved.plugin, plugin)
+        return run
     _check_mode(mode)
     if venv and mode != "job":
         raise ValueError(f"venv=True needs mode='job' (a fresh process), not {mode!r}")
@@ -152,6 +155,7 @@ def run_plugin_record(
         reject_unknown=reject_unknown,
     )
     run.params = validated  # the same record as in-process: typed params and result
+    run.plugin = _plugin_name(resolved.plugin, plugin)
     if run.ok and spec.result_model is not None:
         with contextlib.suppress(Exception):  # a non-matching result was already warned about
             run.result = spec.result_model.model_validate(run.result)
@@ -199,6 +203,12 @@ def _loading() -> ModuleType:
 
 
 _LOADING = __name__.rpartition(".")[0] + ".loading"
+
+
+def _plugin_name(discovery: Any, plugin: Any) -> str:
+    """The plugin's directory, or the module name it was given as."""
+    root = discovery.root
+    return str(root) if root is not None else str(plugin)
 
 
 def _config_mode(method: str) -> str:

@@ -66,3 +66,14 @@ def test_a_short_run_is_kept_whole():
     assert record.events() == sink.events[:200]
     assert record.omitted() == {}
     assert run.ok
+
+
+def test_a_run_of_a_plugin_says_which_plugin(tmp_path):
+    from pathlib import Path
+
+    from synapse_sdk.plugins.runner import run_plugin_record
+
+    alpha = Path(__file__).parent / "sample_plugins" / "alpha"
+    run = run_plugin_record(alpha, "greet", {"name": "bob"})
+    assert run.plugin == str(alpha.resolve())
+    assert run_action(chatty, {}).plugin is None
