@@ -179,14 +179,23 @@ class PluginRoots:
             if _inside(sys.modules[name], root.path):
                 root.parked[name] = sys.modules.pop(name)
 
+    def deactivate(self) -> None:
+        """Set the active plugin's modules aside and take its directory off ``sys.path``
+        (between collection and the tests, and after a plugin's last test), so tests outside
+        any plugin see neither."""
+        if self.active is not None:
+            self._park(self.active)
+            self.active = None
+        if self._inserted is not None and self._inserted in sys.path:
+            sys.path.remove(self._inserted)
+        self._inserted = None
+
     def close(self) -> None:
         """Take the active plugin's directory off ``sys.path`` and bring back what was set
         aside from outside any plugin (at the end of the session)."""
         for finder in [f for f in sys.meta_path if getattr(f, "roots", None) is self]:
             sys.meta_path.remove(finder)
-        if self._inserted is not None and self._inserted in sys.path:
-            sys.path.remove(self._inserted)
-        self._inserted = None
+        self.deactivate()
         for name, module in self._foreign.items():
             sys.modules.setdefault(name, module)
         self._foreign.clear()

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "pytest_addoption",
     "pytest_collect_directory",
+    "pytest_collection_finish",
     "pytest_configure",
     "pytest_load_initial_conftests",
     "pytest_pycollect_makemodule",
@@ -200,6 +201,18 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if root is not None:
         roots.activate(root)
     yield
+    if roots.active is not None and (
+        nextitem is None or roots.root_of(nextitem.path) is not roots.active
+    ):
+        roots.deactivate()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    from ._roots import _ROOTS
+
+    roots = session.config.stash.get(_ROOTS, None)
+    if roots is not None:
+        roots.deactivate()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -120,3 +120,20 @@ def test_a_config_yaml_without_actions_is_not_a_plugin_directory(pytester):
     pytester.makefile(".yaml", config="settings:\n  debug: true\n")
     pytester.makepyfile(test_plain="def test_it():\n    assert __name__ == 'test_plain'\n")
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_tests_outside_the_plugins_do_not_see_their_modules(pytester):
+    make_plugin(pytester.path / "alpha", "alpha")
+    pytester.makepyfile(
+        test_zz_outside="""
+        import importlib.util
+        import sys
+
+
+        def test_no_plugin_here():
+            assert "plugin" not in sys.modules
+            assert importlib.util.find_spec("plugin") is None
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "alpha", "test_zz_outside.py")
+    result.assert_outcomes(passed=4)
