@@ -1,48 +1,53 @@
-"""``synapse new NAME``: scaffold a plugin that runs and tests as generated."""
+"""``synapse new NAME``: scaffold a plugin that runs and tests as generated.
+
+Each category starts on its base class (see :mod:`._scaffolds`): a neural_net plugin gets
+``BaseTrainAction`` (dataset, checkpoint, ``create_model``) and an inference action, an export
+plugin ``BaseExportAction`` with its output dir, an upload plugin ``DefaultUploadAction`` with
+a step of its own, and so on; with tests on the synapse_testing kit, the first snapshot, a
+notebook, a ``pytest.ini`` (plain ``pytest`` imports the plugin's code) and sample data.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import shlex
+import subprocess
 import sys
 from pathlib import Path
+from string import Template
 from typing import Any
 
 from ._output import EXIT_OK
+from ._scaffolds import BLUEPRINTS, Blueprint, notebook_json
 
 __all__ = ["register", "scaffold"]
-
-# the action a new plugin starts with, per category
-_DEFAULT_ACTION = {
-    "neural_net": "train",
-    "export": "export",
-    "upload": "upload",
-    "smart_tool": "predict",
-    "pre_annotation": "annotate",
-    "post_annotation": "annotate",
-    "data_validation": "validate",
-    "custom": "run",
-}
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "new",
         help="create a new plugin",
-        description="Create directory NAME with config.yaml, one typed action and a test "
-        "that uses the synapse_testing fixtures. `synapse run NAME ACTION` and `pytest NAME` "
-        "work right away.",
+        description="Create directory NAME with config.yaml, actions built on the category's "
+        "base class, tests with the synapse_testing fixtures and their first snapshot, a "
+        "notebook and a pytest.ini. `pytest` in NAME passes right away.",
     )
     parser.add_argument("name", metavar="NAME", help="plugin directory to create")
     parser.add_argument(
         "--category",
         default="custom",
-        choices=sorted(_DEFAULT_ACTION),
+        choices=sorted(BLUEPRINTS),
         help="plugin category (default: custom)",
     )
     parser.add_argument("--action", help="name of the first action (default: from the category)")
     parser.add_argument(
         "--force", action="store_true", help="write into NAME even when it is not empty"
+    )
+    parser.add_argument(
+        "--no-snapshot",
+        action="store_true",
+        help="do not run the new tests once to write their first snapshot",
     )
     parser.set_defaults(handler=new_command)
     return parser
@@ -70,17 +75,20 @@ def scaffold(
     """Write a new plugin into ``directory``; return the files written.
 
     Raises ValidationError for an unknown ``category`` or an ``action`` that is no Python
-    name, and ConfigError when ``directory`` is not empty (unless ``force``).
+    name (or the name of the category's other action), and ConfigError when ``directory`` is
+    not empty (unless ``force``). The first snapshot is not written here: see
+    :func:`write_first_snapshot`.
     """
     from ..plugins.errors import ConfigError, ValidationError, did_you_mean
 
-    if category not in _DEFAULT_ACTION:
-        guess = did_you_mean(category, _DEFAULT_ACTION)
+    blueprint = BLUEPRINTS.get(category)
+    if blueprint is None:
+        guess = did_you_mean(category, BLUEPRINTS)
         raise ValidationError(
             f"unknown plugin category {category!r}",
             hint=f"did you mean {guess!r}?"
             if guess
-            else "use one of: " + ", ".join(sorted(_DEFAULT_ACTION)),
+            else "use one of: " + ", ".join(sorted(BLUEPRINTS)),
         )
     root = Path(directory)
     if root.exists() and any(root.iterdir()) and not force:
@@ -90,33 +98,101 @@ def scaffold(
             hint="choose another name, or pass --force to write into it",
         )
     title = root.resolve().name
-    code = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "plugin"
-    action_name = _identifier(action or _DEFAULT_ACTION[category], "action name")
-    cls = "".join(part.capitalize() for part in action_name.split("_"))
-    description = f"{action_name.replace('_', ' ').capitalize()} with the {title} plugin."
+    main, *others = blueprint.actions
+    name = _identifier(action or main.name, "action name")
+    if name in {a.name for a in others}:
+        raise ValidationError(
+            f"action name {name!r} is taken by the {category} plugin's other action",
+            hint="choose another name for the first action",
+        )
     values = {
         "title": title,
-        "code": code,
+        "code": re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "plugin",
+        "package": _identifier(title, "plugin name") if re.search(r"[A-Za-z]", title) else "plugin",
         "category": category,
-        "action": action_name,
-        "cls": cls,
-        "category_member": category.upper(),
-        "description": description,
+        "action": name,
+        "module": name,
+        "Cls": _class_name(name),
+        "description": main.description,
+        "dir": ".",
     }
-    files = {
-        "config.yaml": _CONFIG,
-        "README.md": _README,
-        "plugin/__init__.py": '"""Code of the {title} plugin."""\n',
-        f"plugin/{action_name}.py": _ACTION,
-        f"tests/test_{action_name}.py": _TEST,
-    }
+    values["title_yaml"] = json.dumps(title)  # a JSON string is a YAML string, quoted
+    files = _files(blueprint, values, others)
     written = []
-    for rel, template in files.items():
+    for rel, text in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(template.format(**values), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+def _class_name(action: str) -> str:
+    return "".join(part.capitalize() for part in action.split("_"))
+
+
+def _files(blueprint: Blueprint, values: dict[str, str], others: list[Any]) -> dict[str, str]:
+    """Relative path -> text of every file of the new plugin."""
+    main = blueprint.actions[0]
+    actions = [(values["action"], values["module"], values["Cls"], main.description)]
+    actions += [(a.name, a.module, a.cls or _class_name(a.name), a.description) for a in others]
+    entries = "".join(
+        f"  {name}:\n"
+        f"    entrypoint: plugin.{module}:{cls}Action\n"
+        f"    method: task\n"
+        f"    description: {description}\n"
+        for name, module, cls, description in actions
+    )
+    files = {
+        "config.yaml": Template(_CONFIG).substitute(values, actions=entries),
+        "README.md": _readme(blueprint, values),
+        "pytest.ini": _PYTEST_INI,
+        "plugin/__init__.py": f'"""Code of the {values["title"]} plugin."""\n',
+    }
+    modules = dict(blueprint.modules)
+    files[f"plugin/{values['module']}.py"] = Template(modules.pop(main.module)).substitute(values)
+    for module, template in modules.items():
+        files[f"plugin/{module}.py"] = Template(template).substitute(values)
+    files[f"tests/test_{values['package']}.py"] = Template(blueprint.tests).substitute(values)
+    for name, text in blueprint.sample_data.items():
+        files[f"sample_data/{name}"] = text + "\n"
+    needs_backend = blueprint.category not in ("custom", "smart_tool", "pre_annotation")
+    files["notebook.ipynb"] = notebook_json(
+        values["title"], [name for name, *_ in actions], needs_backend
+    )
+    return files
+
+
+def _readme(blueprint: Blueprint, values: dict[str, str]) -> str:
+    rows = [
+        ("pytest", "run the tests (the first snapshot is in tests/__snapshots__/)"),
+        ("pytest --snapshot-update", "after a deliberate change: write the snapshots again"),
+        ("synapse actions .", "list the actions"),
+        (f"synapse schema . {values['action']}", "the params and result of an action"),
+        *((Template(cmd).substitute(values), what) for cmd, what in blueprint.try_it),
+        ("jupyter lab notebook.ipynb", "a form and a live panel per action"),
+        ("synapse sync .", "after adding an action: update config.yaml"),
+    ]
+    width = max(len(cmd) for cmd, _ in rows) + 2
+    lines = "\n".join(f"{cmd:<{width}}# {what}" for cmd, what in rows)
+    return Template(_README).substitute(values, base=blueprint.base, commands=lines)
+
+
+def write_first_snapshot(root: Path) -> tuple[bool, str]:
+    """Run the new plugin's tests once with ``--snapshot-update`` (in a subprocess, as a user
+    would); return (it passed, pytest's last line)."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--snapshot-update"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    return done.returncode == 0, lines[-1] if lines else done.stderr.strip()[-200:]
 
 
 def new_command(args: argparse.Namespace) -> int:
@@ -124,94 +200,62 @@ def new_command(args: argparse.Namespace) -> int:
     root = Path(args.name)
     for path in written:
         print(f"created {path}")
-    action = written[-1].stem[len("test_") :]
+    blueprint = BLUEPRINTS[args.category]
+    here = shlex.quote(str(root))
+    if not args.no_snapshot:
+        ok, last = write_first_snapshot(root)
+        if ok:
+            print(f"wrote the first snapshot ({last})", file=sys.stderr)
+        else:
+            print(
+                f"could not write the first snapshot ({last}): "
+                f"run `cd {here} && pytest --snapshot-update` once",
+                file=sys.stderr,
+            )
+    action = args.action or blueprint.actions[0].name
     print(
-        f"\nnext:\n  synapse run {root} {action} -p steps=3\n  synapse actions {root}\n"
-        f"  python -m pytest {root}",
+        f"\nnext ({blueprint.base}):\n  cd {here}\n  pytest\n"
+        f"  synapse run . {shlex.quote(_identifier(action, 'action name'))} --help\n"
+        "  jupyter lab notebook.ipynb",
         file=sys.stderr,
     )
     return EXIT_OK
 
 
+_PYTEST_INI = """\
+[pytest]
+# plain `pytest` here imports the plugin's code (`from plugin.module import ...`)
+pythonpath = .
+testpaths = tests
+"""
+
 _CONFIG = """\
-# {title}: a synapse-sdk plugin (created by `synapse new`).
-#   run it:   synapse run . {action} -p steps=3
-#   test it:  python -m pytest
+# ${title}: a synapse-sdk plugin (created by `synapse new`).
+#   test it:  pytest
 #   after editing the code: synapse sync .
-name: {title}
-code: {code}
+name: ${title_yaml}
+code: ${code}
 version: 0.1.0
-category: {category}
-description: A {category} plugin.
+category: ${category}
+description: A ${category} plugin.
 readme: README.md
 
 package_manager: pip
 
 actions:
-  {action}:
-    entrypoint: plugin.{action}:{cls}Action
-    method: task
-    description: {description}
-"""
+${actions}"""
 
 _README = """\
-# {title}
+# ${title}
 
-A synapse-sdk plugin.
+A synapse-sdk ${category} plugin, built on `${base}`.
 
 ```console
-synapse actions .                       # list the actions
-synapse run . {action} -p steps=3        # run one
-synapse schema . {action}                # its params and result schema
-python -m pytest                        # run the tests
+${commands}
 ```
+
+- `plugin/`: the actions (`config.yaml` names their entrypoints).
+- `tests/`: tests with the synapse_testing fixtures (`synapse_run`, `synapse_backend`,
+  `synapse_snapshot`); `pytest.ini` puts this folder on the import path.
+- `notebook.ipynb`: a panel per action (needs `pip install 'synapse-sdk[notebook]' jupyterlab`).
 """
-
-_ACTION = '''\
-"""The `{action}` action."""
-
-from pydantic import BaseModel, Field
-
-from synapse_sdk.plugins import BaseAction
-from synapse_sdk.plugins.enums import PluginCategory
-
-
-class {cls}Params(BaseModel):
-    steps: int = Field(default=3, ge=1, le=1000, description="How many steps to run")
-    message: str = Field(default="hello", description="What to return")
-
-
-class {cls}Result(BaseModel):
-    message: str
-    steps: int
-
-
-class {cls}Action(BaseAction[{cls}Params]):
-    """{description}"""
-
-    category = PluginCategory.{category_member}
-    result_model = {cls}Result
-
-    def execute(self) -> {cls}Result:
-        for step in range(self.params.steps):
-            self.set_progress(step + 1, self.params.steps, step="{action}")
-        self.set_metrics({{"steps_done": self.params.steps}}, step="{action}")
-        return {cls}Result(message=self.params.message, steps=self.params.steps)
-'''
-
-_TEST = '''\
-"""Tests of the `{action}` action (fixtures from synapse_testing, installed with synapse-sdk)."""
-
-from pathlib import Path
-
-from synapse_testing import assert_progress_complete
-
-PLUGIN = Path(__file__).resolve().parent.parent
-
-
-def test_{action}_returns_the_message(synapse_run):
-    run = synapse_run(PLUGIN, "{action}", {{"steps": 2, "message": "hi"}})
-    assert run.result.message == "hi"
-    assert run.result.steps == 2
-    assert_progress_complete(run, step="{action}")
-'''

@@ -1,4 +1,4 @@
-"""`synapse actions`, `schema`, `sync` and `new`."""
+"""`synapse actions`, `schema` and `sync` (`synapse new`: test_new.py)."""
 
 from __future__ import annotations
 
@@ -67,41 +67,11 @@ def test_sync_reports_syntax_errors_with_position(tmp_path, capsys):
     assert f"error: {root / 'plugin' / 'bad.py'}:1:" in capsys.readouterr().err
 
 
-def test_new_refuses_a_non_empty_directory(tmp_path, capsys):
-    (tmp_path / "x").mkdir()
-    (tmp_path / "x" / "keep.txt").write_text("")
-    assert main(["new", str(tmp_path / "x")]) == 2
-    err = capsys.readouterr().err
-    assert "already exists and is not empty" in err and "--force" in err
-
-
 def _console_script() -> list[str]:
     script = Path(sys.executable).with_name("synapse")
     if not script.exists():
         pytest.skip("the synapse console script is not installed next to this Python")
     return [str(script)]
-
-
-def test_new_plugin_runs_lists_and_tests_as_generated(tmp_path, capsys):
-    root = tmp_path / "My Plugin"
-    assert main(["new", str(root), "--category", "neural_net"]) == 0
-    capsys.readouterr()
-    config = (root / "config.yaml").read_text()
-    assert "code: my-plugin" in config and "entrypoint: plugin.train:TrainAction" in config
-    assert main(["run", str(root), "train", "-p", "steps=2", "-p", "message=yo"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"message": "yo", "steps": 2}
-    assert main(["sync", str(root), "--check"]) == 0
-    capsys.readouterr()
-    # the generated test passes, run by pytest in its own process with the synapse_testing fixtures
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root)],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "1 passed" in proc.stdout
 
 
 def test_console_script_runs_an_action(tools_plugin):
@@ -125,22 +95,3 @@ def test_console_script_runs_an_action(tools_plugin):
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert "error: Action 'fail' failed: RuntimeError: kaboom" in proc.stderr
-
-
-def test_scaffold_refuses_an_unknown_category_and_a_bad_action_name(tmp_path):
-    from synapse_sdk.cli.new import scaffold
-    from synapse_sdk.plugins.errors import ValidationError
-
-    with pytest.raises(ValidationError) as info:
-        scaffold(tmp_path / "a", category="neural_nets")
-    assert (info.value.message, info.value.hint) == (
-        "unknown plugin category 'neural_nets'",
-        "did you mean 'neural_net'?",
-    )
-    with pytest.raises(ValidationError) as info:
-        scaffold(tmp_path / "b", action="9 lives")
-    assert (info.value.message, info.value.hint) == (
-        "action name '9 lives' cannot be turned into a Python name",
-        "use letters, digits and underscores, starting with a letter",
-    )
-    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
