@@ -111,8 +111,8 @@ class _Target:
 def _target(run: Run, plugin: Any) -> _Target:
     from synapse_sdk.plugins import loading
 
-    if plugin is None:
-        plugin = _cached_plugin(run.action)
+    if plugin is None:  # a run of a plugin knows it; else look in the loading cache
+        plugin = getattr(run, "plugin", None) or _cached_plugin(run.action)
     if isinstance(plugin, (str, os.PathLike)):
         resolved = loading.resolve(plugin, run.action)
         discovery = resolved.plugin

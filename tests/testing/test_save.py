@@ -235,6 +235,8 @@ def test_an_action_name_two_loaded_plugins_have_needs_the_plugin(tmp_path, backe
     make_plugin(tmp_path / "two")
     run_counter(tmp_path / "two", backend)
     run, reads = run_counter(first, backend)
+    assert run.plugin == str(first.resolve())  # a run of a plugin knows which one
+    run.plugin = None  # a run that does not (made by another front end, say)
 
     with pytest.raises(SaveTestError) as caught:
         save_as_test(run, reads=reads)
