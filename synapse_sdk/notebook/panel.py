@@ -94,7 +94,7 @@ class ActionPanel:
             description="Run",
             button_style="primary",
             icon="play",
-            layout=widgets.Layout(margin=f"6px 4px 6px calc({LABEL_WIDTH} + 4px)"),
+            layout=widgets.Layout(margin=f"2px 2px 2px calc({LABEL_WIDTH} + 4px)"),
         )
         self.cancel_button = widgets.Button(
             description="Cancel", button_style="danger", icon="stop", disabled=True

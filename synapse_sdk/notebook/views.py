@@ -316,7 +316,7 @@ class RunView:
             shown = f"{value:.6g}" if isinstance(value, float) else esc(value)
             rows.append(
                 f'<tr><td style="text-align:left;width:{LABEL_WIDTH};padding:0">{esc(name)}</td>'
-                f'<td class="synapse-metric-value" style="text-align:left;padding:0 8px 0 0">'
+                f'<td class="synapse-metric-value" style="text-align:left;padding:0 8px 0 4px">'
                 f"{shown}</td><td>{chart}</td></tr>"
             )
         self.metrics.value = (
