@@ -90,6 +90,19 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--no-progress", action="store_true", help="show no progress bars or progress lines"
     )
     parser.add_argument(
+        "--save-test",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="NAME",
+        help="keep this run as a pytest test (and its snapshot) in the plugin's tests/ folder, "
+        "replaying it on the testing kit's fake backend seeded with what the run read "
+        "(extra testing; local mode)",
+    )
+    parser.add_argument(
+        "--overwrite-test", action="store_true", help="with --save-test: replace a saved test"
+    )
+    parser.add_argument(
         "--mode",
         default="local",
         help="where to run: local (default, in this process), task (warm worker pool), job "
@@ -193,7 +206,19 @@ def run_command(args: argparse.Namespace) -> int:
     # The CLI makes the run's context itself, so that a signal can cancel it; it carries
     # config.yaml's env, as a context the front door makes does (a worker reads that env
     # from the plugin itself).
-    ctx = RuntimeContext(env=resolved.env, client=_local_backend(args, resolved.spec))
+    client = _local_backend(args, resolved.spec)
+    if args.save_test is not None:
+        if args.mode != "local":
+            print_error(
+                f"--save-test records what the run reads from the backend: it needs --mode "
+                f"local, not {args.mode}"
+            )
+            return EXIT_USAGE
+        if client is not None:
+            from ..clients._reads import ReadRecorder
+
+            client = ReadRecorder(client)
+    ctx = RuntimeContext(env=resolved.env, client=client)
     view = RunView(sys.stderr, progress=not args.no_progress, error_line=args.json)
     with CancelOnSignal(ctx) as signals:
         try:
@@ -216,6 +241,8 @@ def run_command(args: argparse.Namespace) -> int:
         print(dump_json(run.to_dict(), what="the run record"))
     elif run.ok and run.result is not None:
         print(format_result(run.result))
+    if run.ok and args.save_test is not None:
+        return _save_test(run, args, client)
     if run.ok:
         return EXIT_OK
     if signals.signum is not None and run.status.value == "cancelled":
@@ -225,6 +252,27 @@ def run_command(args: argparse.Namespace) -> int:
     if not args.json:
         _print_failure(run, args)
     return EXIT_FAILED
+
+
+def _save_test(run: Any, args: argparse.Namespace, reads: Any) -> int:
+    """Keep the run as a test (``--save-test``); say what was written on stderr."""
+    try:
+        from synapse_testing import save_as_test
+    except ImportError as exc:
+        raise ImportError(
+            "--save-test needs the testing kit: pip install 'synapse-sdk[testing]'"
+        ) from exc
+    from synapse_testing._save import SavedTestExistsError
+
+    try:
+        saved = save_as_test(
+            run, args.plugin, reads=reads, name=args.save_test or None, overwrite=args.overwrite_test
+        )
+    except SavedTestExistsError as exc:
+        exc.hint = "add --overwrite-test to replace it, or --save-test NAME to keep another one"
+        raise
+    print(saved, file=sys.stderr)
+    return EXIT_OK
 
 
 def _print_failure(run: Any, args: argparse.Namespace) -> None:
