@@ -265,9 +265,8 @@ def _save_test(run: Any, args: argparse.Namespace, reads: Any) -> int:
     from synapse_testing._save import SavedTestExistsError
 
     try:
-        saved = save_as_test(
-            run, args.plugin, reads=reads, name=args.save_test or None, overwrite=args.overwrite_test
-        )
+        name, overwrite = args.save_test or None, args.overwrite_test
+        saved = save_as_test(run, args.plugin, reads=reads, name=name, overwrite=overwrite)
     except SavedTestExistsError as exc:
         exc.hint = "add --overwrite-test to replace it, or --save-test NAME to keep another one"
         raise
