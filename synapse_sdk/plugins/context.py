@@ -11,7 +11,8 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -529,9 +530,36 @@ class RuntimeContext:
 
     # -- cancellation ------------------------------------------------------------------------
 
+    # while a block holds cancellation (hold_cancel): a cancel waits here instead
+    _holding = 0
+    _held_cancel = False
+
     def cancel(self) -> None:
         """Ask the action to stop at its next cancellation point (thread-safe)."""
-        self._cancelled = True
+        if self._holding:
+            self._held_cancel = True
+        else:
+            self._cancelled = True
+
+    @contextmanager
+    def hold_cancel(self) -> Iterator[None]:
+        """Keep the run's cancellation points quiet in this block.
+
+        What must run to its end even in a cancelled run (the rollback of the steps that ran)
+        runs in such a block: ``set_progress`` and ``check_cancelled`` do not raise there. A
+        cancel asked before the block or during it applies when the block ends.
+        """
+        if self._cancelled:
+            self._held_cancel = True
+            self._cancelled = False
+        self._holding += 1
+        try:
+            yield
+        finally:
+            self._holding -= 1
+            if not self._holding and self._held_cancel:
+                self._held_cancel = False
+                self._cancelled = True
 
     @property
     def cancelled(self) -> bool:

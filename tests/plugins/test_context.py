@@ -141,3 +141,27 @@ def test_log_message_with_levels():
     assert sink.events[0].level == "warning"
     with pytest.raises(ValueError, match="unknown log level 'loud'"):
         ctx.log_message("x", "loud")
+
+
+def test_hold_cancel_keeps_cancellation_points_quiet_and_applies_the_cancel_after():
+    ctx = RuntimeContext()
+    ctx.cancel()
+    with ctx.hold_cancel():
+        ctx.set_progress(1, 2)  # no raise: a rollback reports progress to its end
+        ctx.check_cancelled()
+        ctx.cancel()  # a second cancel meanwhile waits too
+        assert not ctx.cancelled
+    assert ctx.cancelled
+    with pytest.raises(CancelledError):
+        ctx.check_cancelled()
+
+
+def test_a_cancel_during_a_held_block_applies_after_it():
+    ctx = RuntimeContext()
+    with ctx.hold_cancel():
+        ctx.cancel()
+    assert ctx.cancelled
+    fresh = RuntimeContext()
+    with fresh.hold_cancel():
+        pass
+    assert not fresh.cancelled

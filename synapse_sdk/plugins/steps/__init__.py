@@ -718,65 +718,30 @@ class Orchestrator:
         self.rollback_errors = []
         context._orchestrator = None  # progress during rollback is the step's own only
         context._rolling_back = True
-        held = _CancelsHeld(runtime)
         try:
-            for step, result in reversed(ran):
-                context.current_step = step
-                position = self.steps.index(step)
-                held.quiet()
-                try:
-                    step.rollback(context, result)
-                except Exception as err:
-                    self.rollback_errors.append((step.name, err))
-                    detail = f"{type(err).__name__}: {err}"
-                    context.errors.append(f"rollback of step {step.name!r} failed: {detail}")
-                    runtime.step_event(
-                        step.name, "rollback_failed", position=position, detail=detail
-                    )
-                    runtime.logger.error(
-                        "rollback of step %r failed: %s", step.name, detail, exc_info=err
-                    )
-                    _add_note(exc, f"rollback of step {step.name!r} failed: {detail}")
-                else:
-                    runtime.step_event(step.name, "rolled_back", position=position)
+            # a cancel must not abort the undoing of what ran: the run is cancelled after it
+            with runtime.hold_cancel():
+                for step, result in reversed(ran):
+                    context.current_step = step
+                    position = self.steps.index(step)
+                    try:
+                        step.rollback(context, result)
+                    except Exception as err:
+                        self.rollback_errors.append((step.name, err))
+                        detail = f"{type(err).__name__}: {err}"
+                        context.errors.append(f"rollback of step {step.name!r} failed: {detail}")
+                        runtime.step_event(
+                            step.name, "rollback_failed", position=position, detail=detail
+                        )
+                        runtime.logger.error(
+                            "rollback of step %r failed: %s", step.name, detail, exc_info=err
+                        )
+                        _add_note(exc, f"rollback of step {step.name!r} failed: {detail}")
+                    else:
+                        runtime.step_event(step.name, "rolled_back", position=position)
         finally:
             context._rolling_back = False
             context._orchestrator = self
-            held.release()
-
-
-class _CancelsHeld:
-    """Keeps the run's cancellation points quiet while steps roll back.
-
-    The cancellation being answered must not abort the undoing of what ran, nor may a second
-    Cancel arriving meanwhile: ``ctx.set_progress`` and ``check_cancelled`` (the run's own,
-    also called by an action's helpers) do not raise until :meth:`release`, which cancels the
-    run again if it was cancelled before or during the rollback. RuntimeContext has no public
-    way to hold a cancel, so its ``cancel`` is shadowed on the instance meanwhile.
-    """
-
-    def __init__(self, runtime: RuntimeContext) -> None:
-        self.runtime = runtime
-        self.cancelled = False
-        runtime.cancel = self._hold  # type: ignore[method-assign]
-        self.quiet()
-
-    def _hold(self) -> None:
-        self.cancelled = True
-
-    def quiet(self) -> None:
-        """Take a cancel that reached the context anyway (a caller holding the bound method)."""
-        runtime = self.runtime
-        if runtime._cancelled:
-            self.cancelled = True
-            runtime._cancelled = False
-
-    def release(self) -> None:
-        runtime = self.runtime
-        runtime.__dict__.pop("cancel", None)
-        self.quiet()
-        if self.cancelled:
-            runtime.cancel()
 
 
 def _report(runtime: RuntimeContext, current: float, total: float, step: str | None) -> None:
