@@ -99,6 +99,13 @@ class ActionPanel:
         self.cancel_button = widgets.Button(
             description="Cancel", button_style="danger", icon="stop", disabled=True
         )
+        self.keep_button = widgets.Button(
+            description="Keep as test",
+            icon="save",
+            disabled=True,
+            tooltip="write a pytest test replaying this run, with its snapshot (testing extra)",
+        )
+        self._reads: Any = None  # what the latest local run read from the backend
         self.view = RunView(log_lines=log_lines)
         self.status = self.view.status
         self.runs: list[Run] = []
@@ -120,13 +127,14 @@ class ActionPanel:
             [
                 self.header,
                 self.form.widget,
-                widgets.HBox([self.run_button, self.cancel_button, self.status]),
+                widgets.HBox([self.run_button, self.cancel_button, self.keep_button, self.status]),
                 self.view.widget,
             ]
         )
         self.widget.add_class("synapse-action-panel")
         self.run_button.on_click(lambda _b: self.start())
         self.cancel_button.on_click(lambda _b: self.cancel())
+        self.keep_button.on_click(lambda _b: self._keep_clicked())
         self.form.on_change(self._sync_buttons)
         self._sync_buttons()
 
@@ -164,6 +172,8 @@ class ActionPanel:
             "" if self.form.valid else f"{len(self.form.errors)} field(s) to fix"
         )
         self.cancel_button.disabled = not running
+        last = self.runs[-1] if self.runs else None
+        self.keep_button.disabled = running or last is None or not last.ok
         self.form.read_only = running  # the params of a run that goes on cannot change
 
     # -- running -----------------------------------------------------------------------------
@@ -178,7 +188,14 @@ class ActionPanel:
             self.form.set_value(params)
         validated = self.form.value  # raises ValidationError naming the invalid fields
         env = {**self._config_env, **(self.env or {})}
-        ctx = RuntimeContext(env=env, client=self.client, action_name=self.spec.name)
+        client = self.client
+        self._reads = None
+        if self.mode == "local" and client is not None:
+            # what the run reads seeds the fake backend of a test kept from it (keep_as_test)
+            from ..clients._reads import ReadRecorder
+
+            client = self._reads = ReadRecorder(client)
+        ctx = RuntimeContext(env=env, client=client, action_name=self.spec.name)
         self.view.reset()
         sink = NotebookSink(self.view, interval=self.interval, action=self.spec.name)
         self.ctx, self.sink = ctx, sink
@@ -222,6 +239,31 @@ class ActionPanel:
                 plugin, action_name, params, mode=self.mode, ctx=ctx, sinks=[sink]
             )
         return run_action(self.spec, params, mode=self.mode, ctx=ctx, sinks=[sink])
+
+    def keep_as_test(self, **options: Any) -> Any:
+        """Keep the latest run as a pytest test of the plugin (the "Keep as test" button):
+        :func:`synapse_testing.save_as_test` with what the run read; ``options`` go to it
+        (``name``, ``overwrite``, ``tests_dir``, ...). Needs the ``testing`` extra."""
+        last = self.last_run
+        if last is None:
+            raise RuntimeError("no run to keep yet: run the action first")
+        try:
+            from synapse_testing import save_as_test
+        except ImportError as exc:
+            raise ImportError(
+                "keeping a run as a test needs the testing kit: pip install 'synapse-sdk[testing]'"
+            ) from exc
+        plugin = self._plugin_ref[0] if self._plugin_ref is not None else self.spec
+        return save_as_test(last, plugin, reads=self._reads, env=self.env, **options)
+
+    def _keep_clicked(self) -> None:
+        try:
+            saved = self.keep_as_test()
+        except Exception as exc:  # shown where the user clicked, never lost
+            message = getattr(exc, "message", None) or str(exc)
+            self.status.value = _status("failed", f"Not kept: {message}")
+        else:
+            self.status.value = _status("succeeded", f"Kept as {saved.test_file.name}")
 
     def cancel(self) -> None:
         """Ask the running action to stop at its next cancellation point."""

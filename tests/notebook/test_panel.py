@@ -359,3 +359,24 @@ def test_the_form_alone_displays_with_its_static_twin():
     assert "Epochs" in html and ">0</span>" in html
     assert "Input should be greater than or equal to 1" in html  # the inline error too
     assert data["text/plain"] == "ParamsForm(TrainParams, 1 error(s))"
+
+
+def test_keep_as_test_writes_a_test_of_the_plugin_run_and_says_so(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    alpha = Path(__file__).parents[1] / "plugins" / "sample_plugins" / "alpha"
+    root = tmp_path / "alpha"
+    shutil.copytree(alpha, root, ignore=shutil.ignore_patterns("__pycache__"))
+    panel = ActionPanel(root, "train")
+    assert panel.keep_button.disabled  # nothing to keep yet
+    run = panel.run_sync({"epochs": 2}, timeout=30)
+    assert run is not None and run.ok
+    assert not panel.keep_button.disabled
+
+    panel.keep_button.click()
+    assert "Kept as test_saved_alpha_train.py" in panel.status.value
+    assert (root / "tests" / "test_saved_alpha_train.py").is_file()
+    panel.keep_button.click()  # never clobbers without asking
+    assert "Not kept" in panel.status.value and "exists already" in panel.status.value
+    panel.close()
