@@ -194,7 +194,9 @@ class ActionPanel:
             # what the run reads seeds the fake backend of a test kept from it (keep_as_test)
             from ..clients._reads import ReadRecorder
 
-            client = self._reads = ReadRecorder(client)
+            if not isinstance(client, ReadRecorder):  # a recorder given is used as it is
+                client = ReadRecorder(client)
+            self._reads = client
         ctx = RuntimeContext(env=env, client=client, action_name=self.spec.name)
         self.view.reset()
         sink = NotebookSink(self.view, interval=self.interval, action=self.spec.name)
