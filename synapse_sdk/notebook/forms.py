@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal, Union, get_args, get_origin
 
 import ipywidgets as widgets
-from ipywidgets import Checkbox, Widget
+from ipywidgets import Checkbox, Textarea, Widget
 from pydantic import BaseModel, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.fields import FieldInfo
@@ -665,6 +665,19 @@ def _field_spec(name: str, info: FieldInfo, values: Mapping[str, Any] | None) ->
     )
 
 
+def _free_params(text: str) -> tuple[dict[str, Any], str]:
+    """The params typed in the JSON box of a form without a params model, or why not."""
+    if not text.strip():
+        return {}, ""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return {}, f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+    if not isinstance(value, dict):
+        return {}, f"params must be a JSON object ({{...}}), not {type(value).__name__}"
+    return value, ""
+
+
 def _message(error: Mapping[str, Any]) -> str:
     """pydantic's message without the ``Value error, `` its validators' errors start with."""
     msg = str(error["msg"])
@@ -780,8 +793,17 @@ class ParamsForm:
         self.form_error = widgets.HTML("")
         self.form_error.add_class("synapse-form-error")
         children: list[widgets.Widget] = [row.widget for row in self._rows.values()]
-        if not children:
-            children.append(widgets.HTML("<i>This action takes no params.</i>"))
+        # an action without a params model takes a plain object: one JSON box for it
+        self._free: Textarea | None = None
+        if model is None:
+            self._free = widgets.Textarea(
+                value=json.dumps(values) if values else "",
+                placeholder='{"name": "value"}  (a JSON object; empty means {})',
+                description="params",
+                layout=widgets.Layout(width="480px"),
+            )
+            self._free.observe(lambda _change: self._changed(), names="value")
+            children.append(self._free)
         self.widget = widgets.VBox([*children, self.form_error])
         self.validate()
 
@@ -796,6 +818,11 @@ class ParamsForm:
     def widgets(self) -> dict[str, Widget]:
         """Field name -> the input widget (for an Optional field, its inner widget)."""
         return {name: row.editor.input for name, row in self._rows.items()}
+
+    @property
+    def json_box(self) -> Textarea | None:
+        """The JSON box of a form without a params model (None for a model's form)."""
+        return self._free
 
     def toggle(self, name: str) -> Checkbox:
         """The enable toggle of an Optional field."""
@@ -828,6 +855,10 @@ class ParamsForm:
         """Fill fields from a dict or model instance (unknown keys raise KeyError)."""
         if hasattr(values, "model_dump"):
             values = values.model_dump()
+        if self._free is not None:  # no params model: the JSON box holds them
+            self._free.value = json.dumps(values) if values else ""
+            self.validate()
+            return
         for name, value in (values or {}).items():
             if name not in self._rows:
                 raise KeyError(f"{name!r} is not a field of {self._model_name()}")
@@ -838,6 +869,8 @@ class ParamsForm:
         self._read_only = disabled
         for row in self._rows.values():
             row.editor.set_disabled(disabled)
+        if self._free is not None:
+            self._free.disabled = disabled
 
     @property
     def read_only(self) -> bool:
@@ -892,6 +925,10 @@ class ParamsForm:
             errors = input_errors + errors
         else:
             errors = input_errors
+            if self._free is not None:
+                data, free_error = _free_params(self._free.value)
+                if free_error:
+                    errors = [(("params",), free_error)]
             if not errors:
                 self._value = data
         self._error_list = errors

@@ -91,11 +91,10 @@ def test_it_runs_in_the_notebook_panel(plugin):
 
     root, action = plugin
     panel = ActionPanel(root, action)
-    # a plain entrypoint has no params model: its form has no fields to fill
-    params, checked = (None, 0) if action == "main" else ({"items": ["a", "b", "c", "d"]}, 4)
+    # a plain entrypoint has no params model: its form is one JSON box
     try:
-        run = panel.run_sync(params, timeout=30)
-        assert run is not None and run.ok and run.result == {"checked": checked}
+        run = panel.run_sync({"items": ["a", "b", "c", "d"]}, timeout=30)
+        assert run is not None and run.ok and run.result == {"checked": 4}
     finally:
         panel.close()
 

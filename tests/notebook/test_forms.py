@@ -429,3 +429,16 @@ def test_read_only_disables_every_field_and_restores_them():
     assert not w["epochs"].disabled and not w["name"].disabled
     assert w["seed"].disabled  # still unticked: its box stays off
     assert not form.toggle("seed").disabled
+
+
+def test_an_action_without_params_model_takes_a_json_object():
+    form = ParamsForm(None)
+    assert form.valid and form.value == {}
+    form.set_value({"items": ["a", "b"]})
+    assert form.valid and form.value == {"items": ["a", "b"]}
+    form.json_box.value = "[1, 2]"
+    assert not form.valid and "must be a JSON object" in form.errors["params"]
+    form.json_box.value = '{"items": '
+    assert not form.valid and form.errors["params"].startswith("not JSON")
+    form.read_only = True
+    assert form.json_box.disabled
