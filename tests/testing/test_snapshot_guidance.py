@@ -53,7 +53,7 @@ def test_a_missing_snapshot_says_how_to_create_it(repo):
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "E       AssertionError: assert [+ received] == [- snapshot]",
+            "E       *assert [[]+ received[]] == [[]- snapshot[]]",  # any prefix
             "E         Snapshot 'test_train' does not exist!",
             "E         Run `pytest --snapshot-update` to write it to "
             "__snapshots__/test_train.ambr, then review and commit that file.",
@@ -73,7 +73,7 @@ def test_a_changed_result_shows_at_default_verbosity_before_the_events(repo):
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "E       AssertionError: assert [+ received] == [- snapshot]",
+            "E       *assert [[]+ received[]] == [[]- snapshot[]]",  # any prefix
             "E         The snapshot differs in result and events (if the change is right, "
             "`pytest --snapshot-update` writes it to __snapshots__/test_train.ambr):",
             "E           result: + samples=6,",
