@@ -39,14 +39,15 @@ def child(mode: str, src: str, work: str) -> None:
         action_name = "upload"
 
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    files = sorted(Path(src, "image").iterdir())
     t0 = time.perf_counter()
     if mode == "copy":
         out = Path(work, "copy")
         out.mkdir()
-        for f in files:
-            shutil.copy(f, out / f.name)
-        made = len(files)
+        made = 0
+        with os.scandir(Path(src, "image")) as entries:  # no list of N paths held
+            for entry in entries:
+                shutil.copy(entry.path, out / entry.name)
+                made += 1
     else:
         backend = LocalBackend(Path(work, "home"))
         storage = backend.create_storage("bench", path=src)

@@ -8,7 +8,8 @@
   :func:`import_directory`, ...), or your own steps.
 
 The reference synapse-sdk's submodule paths (``.action``, ``.context``, ``.models``,
-``.steps``) hold the same objects.
+``.steps``) hold the same objects. :class:`SpillList` is the list type of the context's
+per-file lists (bounded memory, the rest in a scratch file).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ._base import (
 from .action import DefaultUploadAction
 from .context import UploadContext
 from .models import AssetConfig, LostFile, UploadParams, UploadResult
+from .spill import SpillList
 from .steps import (
     AnalyzeCollectionStep,
     CleanupStep,
@@ -49,6 +51,7 @@ __all__ = [
     "LostFile",
     "OrganizeFilesStep",
     "ProcessMetadataStep",
+    "SpillList",
     "UploadContext",
     "UploadFilesStep",
     "UploadParams",

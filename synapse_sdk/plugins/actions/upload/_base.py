@@ -201,10 +201,10 @@ class BaseUploadAction(CategoryAction[P], Generic[P]):
         self._step_context = context
         try:
             orchestrator.run()
+            return self.result_from_steps(context)
         finally:
             self._step_context = None
             context.close()
-        return self.result_from_steps(context)
 
     def result_from_steps(self, context: StepContext) -> Any:
         """An :class:`UploadResult` of what the upload made."""

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from ..._compat import module_getattr
 from ...errors import BackendNotConfiguredError
 from ...steps import StepContext
 from .models import LostFile
+from .spill import SpillList
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -22,6 +23,33 @@ if TYPE_CHECKING:
     from ...context import RuntimeContext
 
 __all__ = ["UploadContext"]
+
+
+class _PerFileList:
+    """An attribute holding a :class:`SpillList`: a list assigned to it is taken over
+    (copied into a new SpillList of the context)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    @overload
+    def __get__(self, context: None, owner: type | None = None) -> _PerFileList: ...
+    @overload
+    def __get__(
+        self, context: UploadContext, owner: type | None = None
+    ) -> SpillList[dict[str, Any]]: ...
+
+    def __get__(
+        self, context: UploadContext | None, owner: type | None = None
+    ) -> SpillList[dict[str, Any]] | _PerFileList:
+        if context is None:
+            return self
+        files: SpillList[dict[str, Any]] = context.__dict__[self.slot]
+        return files
+
+    def __set__(self, context: UploadContext, value: Iterable[dict[str, Any]]) -> None:
+        taken = value if isinstance(value, SpillList) else context.new_list(value)
+        context.__dict__[self.slot] = taken
 
 
 class UploadContext(StepContext):
@@ -43,7 +71,26 @@ class UploadContext(StepContext):
     validated model. A custom step may add files to ``organized_files`` (its own
     :meth:`scratch_dir` is removed when the run ends) and must report files it cannot use
     with :meth:`lose`.
+
+    ``organized_files``, ``uploaded_files`` and ``data_units`` are lists that keep their
+    first ``list_chunk`` entries in memory and the rest in a file of the scratch folder
+    (:class:`~synapse_sdk.plugins.actions.upload.spill.SpillList`), so memory stays flat in
+    the number of files. Use them as lists: iterate, ``len``, index, slice (a plain list),
+    ``append``, or assign a new list (it is taken over the same way). An entry read back is
+    a copy: a change made to it while walking the list is kept; to change one later, assign
+    it (``context.organized_files[i] = group``). For a large list of your own, take
+    :meth:`new_list`.
     """
+
+    organized_files = _PerFileList()
+    uploaded_files = _PerFileList()
+    data_units = _PerFileList()
+
+    #: Entries of each per-file list kept in memory (the rest spill to the scratch folder).
+    list_chunk = 512
+    #: ``upload_file_lost`` warnings logged one by one; later lost files are only listed in
+    #: the result (and counted in the ``upload_summary`` event).
+    lost_log_limit = 100
 
     def __init__(
         self,
@@ -70,9 +117,10 @@ class UploadContext(StepContext):
         self.project: Any = None
         self.pathlib_cwd: Path | None = None
         self.excel_metadata: dict[str, dict[str, Any]] | None = None
-        self.organized_files: list[dict[str, Any]] = []
-        self.uploaded_files: list[dict[str, Any]] = []
-        self.data_units: list[dict[str, Any]] = []
+        self._scratch: Path | None = None
+        self.organized_files = self.new_list()
+        self.uploaded_files = self.new_list()
+        self.data_units = self.new_list()
         self.lost_files: list[LostFile] = []
         #: Distinct file contents this run sent to the backend (the others it held already).
         self.sent_files = 0
@@ -80,7 +128,12 @@ class UploadContext(StepContext):
         self.existing_data_units = 0
         #: Files of this run stay pending under this name until bound (see delete_data_files).
         self.session = f"upload-{runtime.run_id}"
-        self._scratch: Path | None = None
+
+    # -- the per-file lists ------------------------------------------------------------------
+
+    def new_list(self, items: Iterable[Any] = ()) -> SpillList[Any]:
+        """A list that spills to the scratch folder beyond ``list_chunk`` entries."""
+        return SpillList(items, chunk=self.list_chunk, directory=self.scratch_dir)
 
     # -- reading params ----------------------------------------------------------------------
 
@@ -136,7 +189,15 @@ class UploadContext(StepContext):
         name = self.display_path(file)
         step = self.current_step.name if self.current_step is not None else ""
         self.lost_files.append(LostFile(file=name, reason=reason, step=step))
-        self.log("upload_file_lost", {"file": name, "reason": reason}, level="warning")
+        lost = len(self.lost_files)
+        if lost <= self.lost_log_limit:
+            self.log("upload_file_lost", {"file": name, "reason": reason}, level="warning")
+        elif lost == self.lost_log_limit + 1:
+            self.log(
+                "upload_files_lost_more",
+                {"after": self.lost_log_limit, "hint": "every lost file is in the result"},
+                level="warning",
+            )
 
     def display_path(self, file: str | Path) -> str:
         """``file`` relative to the storage when it is inside it (as users name it)."""
@@ -157,7 +218,10 @@ class UploadContext(StepContext):
         return self._scratch
 
     def close(self) -> None:
-        """Remove the scratch folder (the upload action calls it when the run ends)."""
+        """End of the run (the upload action calls it once the result is made): drop the
+        spilled entries of the per-file lists and remove the scratch folder."""
+        for files in (self.organized_files, self.uploaded_files, self.data_units):
+            files.close()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None

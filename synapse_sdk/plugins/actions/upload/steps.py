@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +33,7 @@ from ..._compat import module_getattr
 from ...errors import BackendError, CancelledError, IntegrityError, NotFoundError
 from ...steps import BaseStep, StepResult
 from .context import UploadContext
+from .spill import external_sorted
 
 __all__ = [
     "EXCLUDED_NAMES",
@@ -53,6 +55,11 @@ EXCLUDED_NAMES = frozenset(
 # Files read into memory per upload call at most (small files; larger ones go by path).
 _READ_MAX = 64 * 1024
 _UPLOAD_BATCH = 200
+# Checksums released per backend call: each call looks through the data units made since
+# those files came (LocalBackend), so fewer, larger calls; memory stays bounded by it.
+_RELEASE_BATCH = 10_000
+# Data unit ids deleted per backend call (a rollback).
+_DELETE_BATCH = 1000
 T = TypeVar("T")
 
 
@@ -72,6 +79,18 @@ def default_upload_steps() -> list[BaseStep[UploadContext]]:
 
 def _failed(error: str) -> StepResult[Any]:
     return StepResult(success=False, error=error)
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter), read as they come."""
+    it = iter(items)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
+
+
+def _path(value: str | os.PathLike[str]) -> Path:
+    """``value`` as a Path (without building a new one: that costs microseconds a file)."""
+    return value if isinstance(value, Path) else Path(value)
 
 
 def _inside(root: Path, relative: str, what: str) -> Path:
@@ -261,13 +280,24 @@ class OrganizeFilesStep(BaseStep[UploadContext]):
         folders = self._folders(context, specs)
         if isinstance(folders, str):
             return _failed(folders)
-        groups: dict[str, dict[str, Path]] = {}
-        seen = 0
-        for spec_name, (folder, recursive) in folders.items():
-            for path in _walk(folder, recursive):
-                key = _unit_key(path, folder)
-                unit = groups.setdefault(key, {})
-                other = unit.get(spec_name)
+        names = list(folders)
+        required = [s["name"] for s in specs if s["is_required"]]
+        primary = next((s["name"] for s in specs if s["is_primary"]), specs[0]["name"])
+        metadata = context.excel_metadata or {}
+        counted = [0]
+        # Every file as (unit key, specification, path), sorted on disk beyond a few
+        # thousand: one folder of a million files costs no more memory than one of ten.
+        found = external_sorted(
+            self._found(context, folders, counted),
+            chunk=context.list_chunk,
+            directory=context.scratch_dir,
+        )
+        organized = context.new_list()
+        for key, entries in itertools.groupby(found, key=lambda e: e[0]):
+            files: dict[str, Path] = {}
+            for _, index, path in entries:
+                spec_name = names[index]
+                other = files.get(spec_name)
                 if other is not None:
                     context.lose(
                         path,
@@ -275,21 +305,12 @@ class OrganizeFilesStep(BaseStep[UploadContext]):
                         f"{spec_name!r} of data unit {key!r} (same name, another extension)",
                     )
                 else:
-                    unit[spec_name] = path
-                seen += 1
-                if seen % 1000 == 0:
-                    context.check_cancelled()
-        required = [s["name"] for s in specs if s["is_required"]]
-        primary = next((s["name"] for s in specs if s["is_primary"]), specs[0]["name"])
-        metadata = context.excel_metadata or {}
-        organized: list[dict[str, Any]] = []
-        for key in sorted(groups):
-            files = groups[key]
+                    files[spec_name] = Path(path)
             missing = [r for r in required if r not in files]
             if missing:
-                for path in files.values():
+                for found_path in files.values():
                     context.lose(
-                        path,
+                        found_path,
                         f"data unit {key!r} has no file for required specification "
                         f"{', '.join(repr(m) for m in missing)}",
                     )
@@ -309,9 +330,24 @@ class OrganizeFilesStep(BaseStep[UploadContext]):
         context.set_progress(1, 1)
         context.log(
             "upload_files_organized",
-            {"files": seen, "data_units": len(organized), "folders": sorted(folders)},
+            {"files": counted[0], "data_units": len(organized), "folders": sorted(folders)},
         )
         return StepResult(data={"organized_files": len(organized)})
+
+    @staticmethod
+    def _found(
+        context: UploadContext, folders: Mapping[str, tuple[Path, bool]], counted: list[int]
+    ) -> Iterator[tuple[str, int, str]]:
+        """``(unit key, specification index, path)`` of every file, as the folders list
+        them; ``counted[0]`` counts them."""
+        for index, (folder, recursive) in enumerate(folders.values()):
+            prefix = len(str(folder).rstrip("/\\")) + 1  # "/" as a folder: "/a" -> "a"
+            for path in _walk(str(folder), recursive):
+                relative = path[prefix:].replace(os.sep, "/")
+                yield os.path.splitext(relative)[0], index, path
+                counted[0] += 1
+                if counted[0] % 1000 == 0:
+                    context.check_cancelled()
 
     @staticmethod
     def _folders(
@@ -353,30 +389,24 @@ class OrganizeFilesStep(BaseStep[UploadContext]):
         context.organized_files = []
 
 
-def _walk(folder: Path, recursive: bool) -> Iterator[Path]:
-    """Regular files below ``folder`` in sorted order, skipping hidden and system names and
-    symlinks (a link could lead out of the storage)."""
+def _walk(folder: str, recursive: bool) -> Iterator[str]:
+    """Paths of the regular files below ``folder``, in the order the system lists them,
+    skipping hidden and system names and symlinks (a link could lead out of the storage)."""
+    subfolders = []
     try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith(".") or name in EXCLUDED_NAMES or entry.is_symlink():
+                    continue
+                if entry.is_file():
+                    yield entry.path
+                elif recursive and entry.is_dir():
+                    subfolders.append(entry.path)
     except OSError:
         return
-    subfolders = []
-    for entry in entries:
-        name = entry.name
-        if name.startswith(".") or name in EXCLUDED_NAMES or entry.is_symlink():
-            continue
-        if entry.is_file():
-            yield Path(entry.path)
-        elif recursive and entry.is_dir():
-            subfolders.append(entry.path)
     for sub in subfolders:
-        yield from _walk(Path(sub), recursive)
-
-
-def _unit_key(path: Path, folder: Path) -> str:
-    relative = os.path.relpath(path, folder).replace(os.sep, "/")
-    stem, _ = os.path.splitext(relative)
-    return stem
+        yield from _walk(sub, recursive)
 
 
 # -- 5. validate ---------------------------------------------------------------------------
@@ -395,12 +425,12 @@ class ValidateFilesStep(BaseStep[UploadContext]):
         specs = {s["name"]: s for s in context.file_specifications}
         allowed = context.allowed_extensions
         limit = context.max_file_size_bytes
-        kept: list[dict[str, Any]] = []
+        kept = context.new_list()
         for group in context.organized_files:
             files: dict[str, Any] = group["files"]
             problems: dict[str, str] = {}
             for spec_name, path in files.items():
-                problem = _check(Path(path), specs.get(spec_name), allowed, limit)
+                problem = _check(_path(path), specs.get(spec_name), allowed, limit)
                 if problem:
                     problems[spec_name] = problem
             if not problems:
@@ -494,9 +524,8 @@ class UploadFilesStep(BaseStep[UploadContext]):
         total = len(groups)
         context.set_progress(0, total)
         done = 0
-        for start in range(0, total, self.batch_size):
+        for batch in _batches(groups, self.batch_size):
             context.check_cancelled()
-            batch = groups[start : start + self.batch_size]
             self._upload_batch(context, client, batch)
             done += len(batch)
             context.set_progress(done, total)
@@ -516,7 +545,7 @@ class UploadFilesStep(BaseStep[UploadContext]):
             files: dict[str, tuple[str, int, bytes | None]] = {}
             for spec_name, path in group["files"].items():
                 try:
-                    files[spec_name] = _digest(Path(path))
+                    files[spec_name] = _digest(_path(path))
                 except OSError as exc:
                     files = {}
                     self._drop(context, group, path, f"cannot be read: {exc.strerror or exc}")
@@ -532,7 +561,7 @@ class UploadFilesStep(BaseStep[UploadContext]):
         for group, files in hashed:
             for spec_name, (sha, _, data) in files.items():
                 if sha not in held and sha not in sources:
-                    path = Path(group["files"][spec_name])
+                    path = _path(group["files"][spec_name])
                     sources[sha] = (data if data is not None else path, path.name)
         stored: dict[str, Any] = {}
         if sources:
@@ -556,7 +585,7 @@ class UploadFilesStep(BaseStep[UploadContext]):
         for group, files in hashed:
             entry: dict[str, Any] = {}
             for spec_name, (sha, size, _) in files.items():
-                path = Path(group["files"][spec_name])
+                path = _path(group["files"][spec_name])
                 record = stored.get(sha)
                 if record is not None and record["sha256"] != sha:
                     entry = {}
@@ -581,9 +610,18 @@ class UploadFilesStep(BaseStep[UploadContext]):
 
 
 def _release(context: UploadContext) -> int:
-    """End this run's hold on the files it uploaded (those no data unit uses are deleted)."""
-    shas = [f["sha256"] for unit in context.uploaded_files for f in unit["files"].values()]
-    return context.client.release_data_files(shas, session=context.session) if shas else 0
+    """End this run's hold on the files it uploaded (those no data unit uses are deleted),
+    a thousand checksums per backend call."""
+    shas = (f["sha256"] for unit in context.uploaded_files for f in unit["files"].values())
+    client = context.client
+    return sum(
+        client.release_data_files(batch, session=context.session)
+        for batch in _batches(shas, _RELEASE_BATCH)
+    )
+
+
+def _count_files(units: Iterable[Mapping[str, Any]]) -> int:
+    return sum(len(unit["files"]) for unit in units)
 
 
 def _digest(path: Path) -> tuple[str, int, bytes | None]:
@@ -641,9 +679,9 @@ class GenerateDataUnitsStep(BaseStep[UploadContext]):
         total = len(uploaded)
         size = context.batch_size
         context.set_progress(0, total)
-        for start in range(0, total, size):
+        done = 0
+        for batch in _batches(uploaded, size):
             context.check_cancelled()
-            batch = uploaded[start : start + size]
             units = [
                 {
                     "files": {
@@ -666,16 +704,19 @@ class GenerateDataUnitsStep(BaseStep[UploadContext]):
                     )
                 else:
                     context.existing_data_units += 1
-            context.set_progress(min(start + size, total), total)
+            done += len(batch)
+            context.set_progress(done, total)
         return StepResult(
             data={"data_units": len(context.data_units)},
             rollback_data={"collection": collection_id},
         )
 
     def rollback(self, context: UploadContext, result: StepResult[Any] | None = None) -> None:
-        made = [unit["id"] for unit in context.data_units]
-        if made and context.data_collection is not None:
-            context.client.delete_data_units(context.data_collection["id"], made)
+        collection = context.data_collection
+        if collection is not None:
+            made = (unit["id"] for unit in context.data_units)
+            for ids in _batches(made, _DELETE_BATCH):
+                context.client.delete_data_units(collection["id"], ids)
         context.data_units = []
 
 
@@ -683,14 +724,14 @@ class GenerateDataUnitsStep(BaseStep[UploadContext]):
 
 
 class CleanupStep(BaseStep[UploadContext]):
-    """Release the uploaded files to the data units now using them, log what the upload
-    made (``upload_summary``) and remove the scratch folder."""
+    """Release the uploaded files to the data units now using them and log what the upload
+    made (``upload_summary``). The scratch folder goes when the run ends."""
 
     name = "cleanup"
     progress_weight = 0.05
 
     def execute(self, context: UploadContext) -> StepResult[Any]:
-        files = sum(len(u["files"]) for u in context.uploaded_files)
+        files = _count_files(context.uploaded_files)
         summary = {
             "uploaded_files": context.sent_files,
             "reused_files": files - context.sent_files,
@@ -701,7 +742,6 @@ class CleanupStep(BaseStep[UploadContext]):
         _release(context)
         level = "warning" if context.lost_files else "info"
         context.log("upload_summary", summary, level=level)
-        context.close()
         context.set_progress(1, 1)
         return StepResult(data=summary)
 
