@@ -60,9 +60,10 @@ class SpillList(MutableSequence[T], Generic[T]):
     inserting or deleting in the middle rewrites one chunk, ``sort`` sorts externally.
     Slicing returns a plain ``list``.
 
-    An entry read back is a copy; changing it in place is kept (the chunk is written back
-    when it leaves memory, if it changed), as long as the change is made before the walk is
-    two chunks further. To change an entry later, assign it: ``seq[i] = entry``.
+    An entry read back is a copy; changing it in place is kept (its chunk is written back
+    when it leaves memory, if it changed) while its chunk is one of the two last read: a
+    change made to the entry in hand during a walk or right after ``seq[i]`` is kept. To
+    change an entry held longer, assign it: ``seq[i] = entry``.
 
     Entries must pickle. Not thread-safe. :meth:`close` drops the spilled entries (the upload
     does it when the run ends); the file is also removed when the list is garbage collected.
@@ -318,12 +319,13 @@ class SpillList(MutableSequence[T], Generic[T]):
                 "the spilled entries of this SpillList were dropped (closed when the run "
                 "ended); read them while the run is going, in a step"
             )
+        while len(self._cache) >= _CACHED_CHUNKS:  # make room first: no fourth chunk at once
+            self._store(*self._cache.popitem(last=False))
+        assert self._file is not None
         self._file.seek(chunk.offset)
         blob = self._file.read(chunk.size)
         items: list[T] = pickle.loads(blob)  # our own file, written by _spill/_store
         self._cache[chunk] = (items, blob)
-        while len(self._cache) > _CACHED_CHUNKS:
-            self._store(*self._cache.popitem(last=False))
         return items
 
     def _store(self, chunk: _Chunk, cached: tuple[list[T], bytes]) -> None:
