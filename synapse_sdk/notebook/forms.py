@@ -322,6 +322,10 @@ class NumberEditor(FieldEditor):
         if self._syncing or slider is None:
             return
         value = change["new"]
+        if self._is_snap_of_box(value):
+            # the slider put itself on its nearest step to what the box holds (a browser
+            # rendering it does so): not a user's move, and the box keeps what was typed
+            return
         if isinstance(slider, widgets.FloatLogSlider):
             text = f"{value:.3g}"
         elif self.integer:
@@ -334,6 +338,22 @@ class NumberEditor(FieldEditor):
             self.box.value = text
         finally:
             self._syncing = False
+
+    def _is_snap_of_box(self, value: float) -> bool:
+        """True when ``value`` is within half a slider step of the number in the box."""
+        slider = self.slider
+        assert slider is not None
+        try:
+            number = _parse_number(self.box.value.strip(), integer=self.integer)
+        except FieldInputError:
+            return False
+        if isinstance(slider, widgets.FloatLogSlider):
+            if number <= 0 or value <= 0:
+                return False
+            distance = abs(math.log(value, slider.base) - math.log(number, slider.base))
+        else:
+            distance = abs(value - number)
+        return distance <= slider.step / 2 * (1 + 1e-9)
 
     def _slider_range(self) -> tuple[float, float]:
         slider = self.slider

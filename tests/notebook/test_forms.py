@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import math
 import pathlib
 from typing import Any, Literal, Optional
 
@@ -442,3 +443,24 @@ def test_an_action_without_params_model_takes_a_json_object():
     assert not form.valid and form.errors["params"].startswith("not JSON")
     form.read_only = True
     assert form.json_box.disabled
+
+
+def test_a_slider_snapping_to_its_nearest_step_never_changes_the_typed_number():
+    from pydantic import BaseModel, Field
+
+    class Train(BaseModel):
+        learning_rate: float = Field(0.5, gt=0, le=10)
+        ratio: float = Field(0.25, ge=0, le=1)
+
+    form = ParamsForm(Train)
+    lr = form.editors["learning_rate"]
+    # what a browser does when it renders a log slider: its nearest step to 0.5
+    lr.slider.value = 10 ** round(math.log10(0.5), 2)
+    assert form.widgets["learning_rate"].value == "0.5"
+    assert form.value.learning_rate == 0.5
+    ratio = form.editors["ratio"]
+    ratio.slider.value = 0.25 + ratio.slider.step / 3
+    assert form.value.ratio == 0.25
+    # a real move (a step or more) still writes the box
+    lr.slider.value = 2.0
+    assert form.value.learning_rate == 2.0
