@@ -25,7 +25,7 @@ snapshot of this one. We work on a temporary copy of the digits example.""",
 import tempfile
 from pathlib import Path
 
-from synapse_sdk.clients._reads import ReadRecorder
+from synapse_sdk.clients import ReadRecorder
 from synapse_sdk.plugins.runner import run_plugin_record
 from synapse_testing import FakeBackend
 

@@ -25,6 +25,7 @@ from .base import (
 
 if TYPE_CHECKING:
     from .http import HttpBackendClient
+    from ._reads import ReadRecorder
     from .local import LocalBackend, default_home
     from .sink import BackendSink
 
@@ -43,6 +44,7 @@ __all__ = [
     "LogEntry",
     "ModelRecord",
     "ProgressRecord",
+    "ReadRecorder",
     "default_home",
 ]
 
@@ -50,6 +52,7 @@ _LAZY = {
     "BackendSink": ".sink",
     "HttpBackendClient": ".http",  # needs the 'http' extra (httpx) only when used
     "LocalBackend": ".local",
+    "ReadRecorder": "._reads",  # records what a run reads: synapse_testing.save_as_test
     "default_home": ".local",
 }
 

@@ -16,7 +16,7 @@ and moved into the content-addressed store; no name is involved), then data unit
 refer to stored files by sha256 with the name to record. Every name is checked before any
 record is written; no name is ever used as a path by the server.
 
-Security model (see README "Security model"): binds 127.0.0.1 by default; every request but
+Security model (see docs/security.md): binds 127.0.0.1 by default; every request but
 the OpenAPI page needs ``Authorization: Bearer <token>`` unless the server was started without
 one on purpose; request bodies must be ``application/json`` (``application/octet-stream`` for
 ``POST /files``), anything else is 415, so a web page cannot send a request without a CORS

@@ -23,6 +23,7 @@ def test_every_exported_name_resolves():
         "LogEntry",
         "ModelRecord",
         "ProgressRecord",
+        "ReadRecorder",
         "default_home",
     ]
     for name in clients.__all__:
