@@ -24,8 +24,8 @@ from .base import (
 )
 
 if TYPE_CHECKING:
-    from .http import HttpBackendClient
     from ._reads import ReadRecorder
+    from .http import HttpBackendClient
     from .local import LocalBackend, default_home
     from .sink import BackendSink
 
