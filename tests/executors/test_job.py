@@ -168,3 +168,18 @@ def test_stopping_a_job_rolls_back_the_steps_that_ran(jobs, plugin_dir, tmp_path
     assert marker.read_text() == "prepare rolled back"
     steps = [(e.step, e.status) for e in run.events_of(StepEvent) if e.status != "pending"]
     assert ("prepare", "rolled_back") in steps
+
+
+def test_the_executors_own_jobs_folder_goes_when_it_closes_a_given_one_stays(plugin_dir, tmp_path):
+    from synapse_sdk.plugins.executors import JobExecutor
+
+    with JobExecutor() as jobs:
+        own = jobs.jobs_dir
+        assert jobs.run("h8plugin.actions:count", {"n": 1}, plugin_dir=plugin_dir).ok
+        assert any(own.iterdir())
+    assert not own.exists()
+
+    kept = tmp_path / "jobs"
+    with JobExecutor(jobs_dir=kept) as jobs:
+        assert jobs.run("h8plugin.actions:count", {"n": 1}, plugin_dir=plugin_dir).ok
+    assert any(kept.iterdir())

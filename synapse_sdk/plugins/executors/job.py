@@ -77,7 +77,8 @@ class JobHandle(RunHandle):
 class JobExecutor(BaseExecutor):
     """Run each action in a fresh isolated process (``mode='job'``).
 
-    ``jobs_dir`` keeps one directory per job (default: a temporary directory). ``venv=True``
+    ``jobs_dir`` keeps one directory per job (default: a temporary directory of the executor's
+    own, removed when it closes: pass ``jobs_dir`` to keep the job logs). ``venv=True``
     runs jobs with the interpreter of the plugin's own virtual environment, built once per
     requirements set with ``package_manager`` (``'pip'`` or ``'uv'``) and ``wheels_dir``
     (see :func:`ensure_venv`). ``env`` is added to every job's environment.
@@ -99,6 +100,7 @@ class JobExecutor(BaseExecutor):
         stop_grace: float = 10.0,
     ) -> None:
         super().__init__(env=env)
+        self._own_jobs_dir = not jobs_dir  # a temporary directory, removed at close()
         self.jobs_dir = (
             Path(jobs_dir) if jobs_dir else Path(tempfile.mkdtemp(prefix="synapse-jobs-"))
         )
@@ -200,6 +202,8 @@ class JobExecutor(BaseExecutor):
             with contextlib.suppress(TimeoutError):
                 handle.wait(self.stop_grace + 5)
         super().close()
+        if self._own_jobs_dir:  # its job logs and records go with it
+            shutil.rmtree(self.jobs_dir, ignore_errors=True)
 
     # -- internals ---------------------------------------------------------------------------
 
