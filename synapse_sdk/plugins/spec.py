@@ -71,6 +71,18 @@ class ActionSpec:
     method: str | None = None
     entrypoint: str | None = None
 
+    def __repr__(self) -> str:
+        # the plugin's own names, never the private module prefix its code is imported under
+        target = self.entrypoint or _public_names(
+            f"{getattr(self.target, '__module__', '?')}:{getattr(self.target, '__qualname__', '?')}"
+        )
+        models = ", ".join(
+            f"{label}={model.__name__}"
+            for label, model in (("params", self.params_model), ("result", self.result_model))
+            if model is not None
+        )
+        return f"<ActionSpec {self.name!r} {self.kind} {target}{' ' + models if models else ''}>"
+
     def replace(self, **changes: Any) -> ActionSpec:
         """A copy with ``changes`` applied (e.g. name, method from config.yaml)."""
         return dataclasses.replace(self, **changes)
@@ -235,6 +247,14 @@ def as_spec(obj: Any) -> ActionSpec:
         _CACHE[obj] = spec
     _remember(obj, spec)
     return spec
+
+
+_PRIVATE_PREFIX = re.compile(r"_synapse_plugin_\w*?_g\d+\.")  # see _isolation.namespace_for
+
+
+def _public_names(text: str) -> str:
+    """``text`` with the private module prefix of plugin code removed."""
+    return _PRIVATE_PREFIX.sub("", text)
 
 
 def module_actions(module: types.ModuleType) -> dict[str, ActionSpec]:

@@ -356,3 +356,16 @@ def test_discover_actions_reads_a_file_whole_when_it_grew_since_its_stat(tmp_pat
     _scan._CACHE.clear()
     found = PluginDiscovery.discover_actions(tmp_path)
     assert found["late"]["line"] == 3005  # the def line, after the 3,000 lines
+
+
+def test_a_spec_reads_with_the_plugins_own_names():
+    from synapse_sdk.plugins.loading import resolve_action
+    from synapse_sdk.plugins.spec import as_spec
+
+    spec = resolve_action(ALPHA, "train")
+    assert repr(spec) == (
+        "<ActionSpec 'train' class plugin.train:TrainAction params=TrainParams, result=TrainResult>"
+    )
+    plain = as_spec(spec.target).replace(entrypoint=None)
+    assert "_synapse_plugin_" not in repr(plain)
+    assert "plugin.train:TrainAction" in repr(plain)
