@@ -432,9 +432,7 @@ def job_sink_for(client: Any, sinks: Iterable[Any] = ()) -> BackendSink | None:
 
 
 def current_job_id(ctx: Any) -> int | None:
-    """The backend job id of the run of ``ctx`` (None when no BackendSink records it)."""
-    client = getattr(ctx, "client", None)
-    for sink in getattr(ctx, "sinks", ()):
-        if isinstance(sink, BackendSink) and sink.client is client:
-            return sink.job_id
-    return None
+    """The backend job id of the run of ``ctx`` (None when no backend records it):
+    ``ctx.job_id``, which the run sets when it subscribes its job recorder."""
+    job_id: int | None = getattr(ctx, "job_id", None)
+    return job_id

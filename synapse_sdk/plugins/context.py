@@ -530,6 +530,15 @@ class RuntimeContext:
 
     # -- cancellation ------------------------------------------------------------------------
 
+    # the sink recording this run as a backend job (set by the run, see job_id)
+    _job_sink: Any = None
+
+    @property
+    def job_id(self) -> int | None:
+        """The backend job that records this run (None when no backend records it)."""
+        sink = self._job_sink
+        return None if sink is None else sink.job_id
+
     # while a block holds cancellation (hold_cancel): a cancel waits here instead
     _holding = 0
     _held_cancel = False

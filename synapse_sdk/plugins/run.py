@@ -173,6 +173,8 @@ def execute_spec(
         )
         if not extra:
             return _execute(spec, params, ctx, events, started)
+        if backend is not None:
+            ctx._job_sink = _job_recorder(backend, extra)
         try:
             return _execute(spec, params, ctx, events, started)
         finally:
@@ -182,6 +184,8 @@ def execute_spec(
     ctx.subscribe(events)
     for sink in extra:
         ctx.subscribe(sink)
+    if backend is not None:
+        ctx._job_sink = _job_recorder(backend, ctx._sinks)
     try:
         return _execute(spec, params, ctx, events, started)
     finally:
@@ -336,6 +340,15 @@ class RunRecord(list[Event]):
 
 def _seq(event: Event) -> int:
     return event.seq
+
+
+def _job_recorder(client: Any, sinks: Iterable[Sink]) -> Any:
+    """The sink among ``sinks`` that records the run as a job of ``client`` (or None): what
+    ``ctx.job_id`` reads, found once per run."""
+    for sink in sinks:
+        if getattr(sink, "client", None) is client and hasattr(sink, "job_id"):
+            return sink
+    return None
 
 
 def _close(sinks: list[Sink], ctx: RuntimeContext) -> None:

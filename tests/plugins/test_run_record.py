@@ -77,3 +77,17 @@ def test_a_run_of_a_plugin_says_which_plugin(tmp_path):
     run = run_plugin_record(alpha, "greet", {"name": "bob"})
     assert run.plugin == str(alpha.resolve())
     assert run_action(chatty, {}).plugin is None
+
+
+def test_ctx_job_id_is_the_backend_job_recording_the_run():
+    from synapse_testing import FakeBackend
+
+    @action(name="whoami")
+    def whoami(params: dict, ctx: RuntimeContext) -> dict:
+        return {"job": ctx.job_id}
+
+    backend = FakeBackend()
+    run = run_action(whoami, client=backend)
+    (job,) = backend.list_jobs()
+    assert run.result == {"job": job["id"]}
+    assert run_action(whoami).result == {"job": None}  # no backend, no job
