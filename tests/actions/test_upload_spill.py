@@ -153,7 +153,22 @@ def test_at_most_three_chunks_of_entries_are_in_memory_while_filling_and_walking
     assert spilled[2500].n == 2500 and spilled[-1].n == 4999
     assert total == sum(range(5000))
     assert Tracked.most <= 3 * 50 + 1  # the tail, two chunks read back (+ the one in hand)
+    Tracked.most = Tracked.alive
+    assert sum(item.n for item in spilled.read_only()) == total
+    assert Tracked.most <= 3 * 50 + 1 + 50  # and the chunk being read
     spilled.close()
+
+
+def test_a_read_only_walk_sees_changes_made_before_it_and_appends_during_it():
+    spilled = SpillList((entry(i) for i in range(20)), chunk=3)
+    spilled[4]["meta"]["changed"] = True  # its chunk is in memory, not yet written back
+    walked = []
+    for group in spilled.read_only():
+        walked.append(group["meta"]["n"])
+        if group["meta"]["n"] == 19:
+            spilled.append(entry(20))
+    assert walked == list(range(21))
+    assert [g["meta"].get("changed") for g in spilled.read_only()][3:6] == [None, True, None]
 
 
 def test_close_drops_the_spilled_entries_and_keeps_the_ones_in_memory(tmp_path):

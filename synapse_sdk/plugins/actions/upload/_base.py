@@ -211,7 +211,7 @@ class BaseUploadAction(CategoryAction[P], Generic[P]):
         if not isinstance(context, UploadContext):
             return super().result_from_steps(context)
         ran = [r for r in context.results.values() if not r.skipped]
-        files = sum(len(u["files"]) for u in context.uploaded_files)
+        files = sum(len(u["files"]) for u in context.uploaded_files.read_only())
         collection = context.data_collection
         return UploadResult(
             success=True,

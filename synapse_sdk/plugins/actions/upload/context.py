@@ -73,7 +73,7 @@ class UploadContext(StepContext):
     with :meth:`lose`.
 
     ``organized_files``, ``uploaded_files`` and ``data_units`` are lists that keep a few
-    ``list_chunk``\ s of entries in memory and the rest in a file of the scratch folder
+    chunks of ``list_chunk`` entries in memory and the rest in a file of the scratch folder
     (:class:`~synapse_sdk.plugins.actions.upload.spill.SpillList`), so memory stays flat in
     the number of files. Use them as lists: iterate, ``len``, index, slice (a plain list),
     ``append``, or assign a new list (it is taken over the same way). An entry read back is

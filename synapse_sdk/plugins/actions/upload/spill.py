@@ -1,7 +1,7 @@
 """``SpillList``: a list that keeps a bounded number of its entries in memory.
 
 The upload context's per-file lists (``organized_files``, ``uploaded_files``,
-``data_units``) are ``SpillList``\\ s, so an upload of a million files holds about as much
+``data_units``) are each a ``SpillList``, so an upload of a million files holds about as much
 memory as one of ten thousand. Steps use them as lists (iterate, ``len``, index, slice,
 ``append``, ``extend``, assign a new list); entries beyond the first ``chunk`` are written,
 ``chunk`` at a time, to an anonymous temporary file (pickled) and read back equal.
@@ -177,6 +177,12 @@ class SpillList(MutableSequence[T], Generic[T]):
     def __iter__(self) -> Iterator[T]:
         return self._walk(0, None)
 
+    def read_only(self) -> Iterator[T]:
+        """The entries in order, for a walk that changes none of them in place: a chunk read
+        for it is not kept to be written back (no re-encoding; the two chunks read last stay
+        in memory). Entries appended meanwhile are included, as by ``iter``."""
+        return self._walk(0, None, keep=False)
+
     def clear(self) -> None:
         self._drop_file()
         self._tail = []
@@ -254,12 +260,15 @@ class SpillList(MutableSequence[T], Generic[T]):
             raise IndexError("SpillList index out of range")
         return i
 
-    def _locate(self, index: int) -> tuple[list[T], int]:
-        """The list holding entry ``index`` (the tail or a chunk read back) and its place."""
+    def _locate(self, index: int, keep: bool = True) -> tuple[list[T], int]:
+        """The list holding entry ``index`` (the tail or a chunk read back) and its place;
+        ``keep=False`` reads a chunk that is not in memory without caching it."""
         i = self._normalize(index)
         if i >= self._spilled:
             return self._tail, i - self._spilled
         chunk, j = self._chunk_at(i)
+        if not keep and chunk not in self._cache:
+            return self._read(chunk)[0], j
         return self._load(chunk), j
 
     def _chunk_at(self, i: int) -> tuple[_Chunk, int]:
@@ -273,18 +282,19 @@ class SpillList(MutableSequence[T], Generic[T]):
         k = bisect_right(starts, i) - 1
         return self._chunks[k], i - starts[k]
 
-    def _walk(self, start: int, stop: int | None) -> Iterator[T]:
+    def _walk(self, start: int, stop: int | None, keep: bool = True) -> Iterator[T]:
         """Entries ``start`` to ``stop`` (the live end when None), a chunk at a time."""
         i = start
         while i < (len(self) if stop is None else min(stop, len(self))):
             version = self._version
-            items, j = self._locate(i)
+            items, j = self._locate(i, keep)
             while j < len(items) and self._version == version:
                 if stop is not None and i >= stop:
                     return
                 yield items[j]
                 i += 1
                 j += 1
+            del items  # a chunk read for this walk goes before the next one is read
 
     def _flush(self) -> None:
         """Write every entry still in memory to the file (a run waiting to be merged)."""
@@ -314,19 +324,20 @@ class SpillList(MutableSequence[T], Generic[T]):
         if cached is not None:
             self._cache.move_to_end(chunk)
             return cached[0]
+        while len(self._cache) >= _CACHED_CHUNKS:  # make room first: no fourth chunk at once
+            self._store(*self._cache.popitem(last=False))
+        read = self._cache[chunk] = self._read(chunk)
+        return read[0]
+
+    def _read(self, chunk: _Chunk) -> tuple[list[T], bytes]:
         if self._file is None:
             raise ValueError(
                 "the spilled entries of this SpillList were dropped (closed when the run "
                 "ended); read them while the run is going, in a step"
             )
-        while len(self._cache) >= _CACHED_CHUNKS:  # make room first: no fourth chunk at once
-            self._store(*self._cache.popitem(last=False))
-        assert self._file is not None
         self._file.seek(chunk.offset)
         blob = self._file.read(chunk.size)
-        items: list[T] = pickle.loads(blob)  # our own file, written by _spill/_store
-        self._cache[chunk] = (items, blob)
-        return items
+        return pickle.loads(blob), blob  # our own file, written by _spill and _store
 
     def _store(self, chunk: _Chunk, cached: tuple[list[T], bytes]) -> None:
         """Write a chunk leaving memory back to the file if it changed while read."""

@@ -426,7 +426,7 @@ class ValidateFilesStep(BaseStep[UploadContext]):
         allowed = context.allowed_extensions
         limit = context.max_file_size_bytes
         kept = context.new_list()
-        for group in context.organized_files:
+        for group in context.organized_files.read_only():  # changed groups go into kept
             files: dict[str, Any] = group["files"]
             problems: dict[str, str] = {}
             for spec_name, path in files.items():
@@ -524,7 +524,7 @@ class UploadFilesStep(BaseStep[UploadContext]):
         total = len(groups)
         context.set_progress(0, total)
         done = 0
-        for batch in _batches(groups, self.batch_size):
+        for batch in _batches(groups.read_only(), self.batch_size):
             context.check_cancelled()
             self._upload_batch(context, client, batch)
             done += len(batch)
@@ -612,7 +612,8 @@ class UploadFilesStep(BaseStep[UploadContext]):
 def _release(context: UploadContext) -> int:
     """End this run's hold on the files it uploaded (those no data unit uses are deleted),
     a thousand checksums per backend call."""
-    shas = (f["sha256"] for unit in context.uploaded_files for f in unit["files"].values())
+    units = context.uploaded_files.read_only()
+    shas = (f["sha256"] for unit in units for f in unit["files"].values())
     client = context.client
     return sum(
         client.release_data_files(batch, session=context.session)
@@ -680,7 +681,7 @@ class GenerateDataUnitsStep(BaseStep[UploadContext]):
         size = context.batch_size
         context.set_progress(0, total)
         done = 0
-        for batch in _batches(uploaded, size):
+        for batch in _batches(uploaded.read_only(), size):
             context.check_cancelled()
             units = [
                 {
@@ -714,7 +715,7 @@ class GenerateDataUnitsStep(BaseStep[UploadContext]):
     def rollback(self, context: UploadContext, result: StepResult[Any] | None = None) -> None:
         collection = context.data_collection
         if collection is not None:
-            made = (unit["id"] for unit in context.data_units)
+            made = (unit["id"] for unit in context.data_units.read_only())
             for ids in _batches(made, _DELETE_BATCH):
                 context.client.delete_data_units(collection["id"], ids)
         context.data_units = []
@@ -731,7 +732,7 @@ class CleanupStep(BaseStep[UploadContext]):
     progress_weight = 0.05
 
     def execute(self, context: UploadContext) -> StepResult[Any]:
-        files = _count_files(context.uploaded_files)
+        files = _count_files(context.uploaded_files.read_only())
         summary = {
             "uploaded_files": context.sent_files,
             "reused_files": files - context.sent_files,
