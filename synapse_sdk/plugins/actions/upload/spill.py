@@ -3,8 +3,8 @@
 The upload context's per-file lists (``organized_files``, ``uploaded_files``,
 ``data_units``) are each a ``SpillList``, so an upload of a million files holds about as much
 memory as one of ten thousand. Steps use them as lists (iterate, ``len``, index, slice,
-``append``, ``extend``, assign a new list); entries beyond the first ``chunk`` are written,
-``chunk`` at a time, to an anonymous temporary file (pickled) and read back equal.
+``append``, ``extend``, assign a new list); all but the last ``chunk`` entries appended are
+written, ``chunk`` at a time, to an anonymous temporary file (pickled) and read back equal.
 
 Also here: :func:`external_sorted`, ``sorted()`` for more items than memory should hold.
 """
