@@ -59,9 +59,14 @@ def _top_level_names(root: str) -> frozenset[str]:
             name = name[:-3]
         elif not entry.is_dir() or name.startswith((".", "__")):
             continue
-        if _IDENT.match(name) and name != "conftest":
+        # its tests are imported by file under names of their own: a `tests` package of the
+        # repository around it (tests.actions...) is not the plugin's and stays where it is
+        if _IDENT.match(name) and name not in _NOT_PLUGIN_CODE:
             names.add(name)
     return frozenset(names)
+
+
+_NOT_PLUGIN_CODE = frozenset({"conftest", "tests", "test"})
 
 
 def _inside(module: ModuleType, root: str) -> bool:

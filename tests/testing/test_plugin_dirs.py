@@ -137,3 +137,22 @@ def test_tests_outside_the_plugins_do_not_see_their_modules(pytester):
     )
     result = pytester.runpytest("-p", "no:cacheprovider", "alpha", "test_zz_outside.py")
     result.assert_outcomes(passed=4)
+
+
+def test_the_repositorys_own_tests_package_is_left_alone(pytester):
+    """A repository with a `tests` package and example plugins that have `tests/` folders:
+    collecting the plugins' tests must not take `tests.*` away from the repository's tests (a
+    class of theirs would then no longer pickle, being another module's)."""
+    make_plugin(pytester.path / "examples" / "alpha", "alpha")
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "tests" / "__init__.py").write_text("")
+    (pytester.path / "tests" / "test_own.py").write_text(
+        "import pickle\nimport sys\n\n\n"
+        "class Entry:\n    pass\n\n\n"
+        "def test_its_classes_still_pickle():\n"
+        "    assert sys.modules[Entry.__module__].Entry is Entry\n"
+        "    pickle.dumps(Entry())\n"
+    )
+    # in a subprocess: this process has a `tests` package of its own already
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "examples", "tests")
+    result.assert_outcomes(passed=4)
