@@ -62,7 +62,6 @@ def test_the_sample_plugin_is_in_sync(plugin):
 
 
 def test_a_docstring_fills_a_missing_description(plugin):
-    pytest.importorskip("ruamel.yaml")
     config = plugin / "config.yaml"
     config.write_text(
         config.read_text().replace("    description: Train classification model\n", "")
@@ -75,7 +74,6 @@ def test_a_docstring_fills_a_missing_description(plugin):
 
 
 def test_sync_keeps_comments_order_and_indentation(plugin):
-    pytest.importorskip("ruamel.yaml")
     _add_function(plugin)
     _describe_train(plugin, "Train it well")
     before = (plugin / "config.yaml").read_text()
@@ -93,7 +91,6 @@ def test_sync_keeps_comments_order_and_indentation(plugin):
 
 
 def test_sync_writes_types_and_moved_entrypoints(plugin):
-    pytest.importorskip("ruamel.yaml")
     config = plugin / "config.yaml"
     text = config.read_text()
     text = text.replace("    input_type: dm_v2_dataset\n    output_type: model_weights\n", "")
