@@ -656,7 +656,7 @@ def _dumps(value: Any) -> bytes:
 # -- the server ---------------------------------------------------------------------------------
 
 
-def _protocol(header_timeout: float) -> type[asyncio.Protocol]:
+def header_deadline_protocol(header_timeout: float) -> type[asyncio.Protocol]:
     """uvicorn's HTTP protocol, closing connections whose request headers take longer than
     ``header_timeout`` seconds to arrive (uvicorn times out idle keep-alive connections, not a
     client that sends half a request and waits)."""
@@ -739,7 +739,7 @@ class BackendServer:
         )
         config = uvicorn.Config(
             self.app,
-            http=_protocol(self.limits.headers),
+            http=header_deadline_protocol(self.limits.headers),
             lifespan="off",
             log_config=None,
             access_log=False,

@@ -26,6 +26,7 @@ token can run the action; anything that reads your process memory or environment
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import secrets
@@ -207,7 +208,9 @@ def build_app(
         return app.openapi_schema
 
     app.openapi = openapi
-    app.add_middleware(_Guard, token=token, hosts=hosts)
+    app.add_middleware(
+        _Guard, token=token, hosts=hosts, max_body=MAX_BODY, body_timeout=BODY_TIMEOUT
+    )
     return app
 
 
@@ -222,22 +225,76 @@ class _Call:
     run: Run | None = field(default=None)
 
 
-class _Guard:
-    """ASGI middleware in front of the app: Host and Origin, token, JSON bodies only."""
+#: A request body larger than this is refused (413); a client that stops sending its body for
+#: BODY_TIMEOUT seconds gets 408; one whose headers take HEADER_TIMEOUT seconds is cut off.
+MAX_BODY = 16 * 1024 * 1024
+BODY_TIMEOUT = 30.0
+HEADER_TIMEOUT = 10.0
 
-    def __init__(self, app: Any, *, token: str | None, hosts: Collection[str] | None) -> None:
+
+class _Guard:
+    """ASGI middleware in front of the app: Host and Origin, token, JSON bodies only, and
+    bodies bounded in size (413) and in time (408)."""
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        token: str | None,
+        hosts: Collection[str] | None,
+        max_body: int = MAX_BODY,
+        body_timeout: float = BODY_TIMEOUT,
+    ) -> None:
         self.app = app
         self.auth = None if token is None else f"Bearer {token}".encode()
         self.hosts = None if hosts is None else {h.encode("latin-1") for h in hosts}
         self.origins = None if hosts is None else {b"http://" + h for h in self.hosts or ()}
+        self.max_body = max_body
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            refused = self._check(scope)
-            if refused is not None:
-                await _refuse(send, *refused)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refused = self._check(scope)
+        if refused is not None:
+            await _refuse(send, *refused)
+            return
+        if scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+        violation: tuple[int, str, str] | None = None
+        answered = False
+
+        async def bounded_receive() -> Any:
+            nonlocal received, violation
+            try:
+                message = await asyncio.wait_for(receive(), self.body_timeout)
+            except asyncio.TimeoutError:
+                violation = (408, "Timeout", f"no body bytes for {self.body_timeout:g} s")
+                return {"type": "http.disconnect"}
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    violation = (413, "TooLarge", f"the body is over {self.max_body} bytes")
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Any) -> None:
+            nonlocal answered
+            if violation is not None and not answered:
+                return  # the violation's answer goes out instead
+            answered = True
+            await send(message)
+
+        try:
+            await self.app(scope, bounded_receive, guarded_send)
+        except Exception:
+            if violation is None or answered:
+                raise
+        if violation is not None and not answered:
+            await _refuse(send, *violation)
 
     def _check(self, scope: dict[str, Any]) -> tuple[int, str, str] | None:
         headers = dict(scope["headers"])
@@ -261,6 +318,9 @@ class _Guard:
                     ),
                 )
         if scope["method"] == "POST":
+            length = headers.get(b"content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.max_body):
+                return 413, "TooLarge", f"the body is over {self.max_body} bytes"
             kind = headers.get(b"content-type", b"").partition(b";")[0].strip().lower()
             if kind != b"application/json":
                 return (
@@ -417,7 +477,16 @@ class ServeExecutor(BaseExecutor):
         except BaseException:
             sock.close()
             raise
-        options = {"log_level": self.log_level, "lifespan": "off", "access_log": False}
+        options: dict[str, Any] = {
+            "log_level": self.log_level,
+            "lifespan": "off",
+            "access_log": False,
+            "timeout_keep_alive": 5,
+        }
+        if "http" not in self.server_options:  # a client slow to send its headers is cut off
+            from ...clients.server import header_deadline_protocol
+
+            options["http"] = header_deadline_protocol(HEADER_TIMEOUT)
         config = uvicorn.Config(app, **{**options, **self.server_options})
         server = uvicorn.Server(config)
         thread = threading.Thread(
