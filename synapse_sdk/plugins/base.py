@@ -125,13 +125,23 @@ class BaseAction(ABC, Generic[P]):
                 hint="register at least one step (registry.register(MyStep())) or define "
                 "`def execute(self): ...`",
             )
-        orchestrator = Orchestrator(registry, self.ctx, action=self)
+        given = self.create_step_context()
+        orchestrator = Orchestrator(registry, self.ctx, action=self, context=given)
         self._step_context = orchestrator.context
         try:
             context = orchestrator.run()
+            return self.result_from_steps(context)
         finally:
             self._step_context = None
-        return self.result_from_steps(context)
+            close = getattr(given, "close", None)
+            if close is not None:  # e.g. an upload context's scratch folder
+                close()
+
+    def create_step_context(self) -> StepContext | None:
+        """The context the steps share, or None for a plain :class:`StepContext` (the
+        default). Override it for a context of your own (a ``StepContext`` subclass, as the
+        upload workflow's ``UploadContext``); a ``close()`` it has runs when the steps end."""
+        return None
 
     def result_from_steps(self, context: StepContext) -> Any:
         """The action's result once every step ran: by default the data of the last step

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, Field
 
 from ...enums import PluginCategory
-from ...errors import ActionDefinitionError, UnsafePathError
+from ...errors import UnsafePathError
 from .._common import CategoryAction, ProgressCategories
 from .context import UploadContext
 from .models import UploadResult
@@ -181,30 +181,9 @@ class BaseUploadAction(CategoryAction[P], Generic[P]):
             allowed_extensions=self.get_allowed_extensions(),
         )
 
-    def run_steps(self) -> Any:
-        """Run the steps of :meth:`setup_steps` on one :class:`UploadContext`; on failure
-        (or cancellation) the steps that ran are rolled back. Returns
-        :meth:`result_from_steps`."""
-        from ...steps import Orchestrator, StepRegistry
-
-        registry = StepRegistry()
-        self.setup_steps(registry)
-        if not registry:
-            raise ActionDefinitionError(
-                f"{type(self).__qualname__}.setup_steps() registered no steps",
-                action=self.ctx.action_name or type(self).action_name,
-                hint="register steps (registry.register(MyStep())), or subclass "
-                "DefaultUploadAction for the default upload workflow",
-            )
-        context = self.create_context()
-        orchestrator = Orchestrator(registry, self.ctx, action=self, context=context)
-        self._step_context = context
-        try:
-            orchestrator.run()
-            return self.result_from_steps(context)
-        finally:
-            self._step_context = None
-            context.close()
+    def create_step_context(self) -> StepContext:
+        """The steps share one :class:`UploadContext` (see :meth:`create_context`)."""
+        return self.create_context()
 
     def result_from_steps(self, context: StepContext) -> Any:
         """An :class:`UploadResult` of what the upload made."""
