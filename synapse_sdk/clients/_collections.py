@@ -233,6 +233,8 @@ class CollectionsMixin:
         def _write(self) -> AbstractContextManager[sqlite3.Connection]: ...
         def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
         def _check_id(self, kind: str, value: object) -> None: ...
+
+        def _one(self, kind: str, select: str, record_id: object) -> tuple[Any, ...]: ...
         def _file_record(
             self, role: str, source: FileSource
         ) -> tuple[FileRecord, bytes | None]: ...
@@ -320,11 +322,7 @@ class CollectionsMixin:
         return self.get_storage(storage_id)
 
     def get_storage(self, storage_id: int) -> StorageRecord:
-        self._check_id("storage", storage_id)
-        rows = self._query(_STORAGE_SELECT + " WHERE id = ?", (storage_id,))
-        if not rows:
-            raise NotFoundError("storage", storage_id, backend=str(self.root))
-        return _storage(rows[0])
+        return _storage(self._one("storage", _STORAGE_SELECT + " WHERE id = ?", storage_id))
 
     def list_storages(self) -> list[StorageRecord]:
         return [_storage(r) for r in self._query(_STORAGE_SELECT + " ORDER BY id")]
@@ -354,11 +352,8 @@ class CollectionsMixin:
         return self.get_data_collection(dataset_id)
 
     def get_data_collection(self, collection_id: int) -> DataCollectionRecord:
-        self._check_id("data_collection", collection_id)
-        rows = self._query(_COLLECTION_SELECT + " WHERE c.dataset = ?", (collection_id,))
-        if not rows:
-            raise NotFoundError("data_collection", collection_id, backend=str(self.root))
-        return _collection(rows[0])
+        select = _COLLECTION_SELECT + " WHERE c.dataset = ?"
+        return _collection(self._one("data_collection", select, collection_id))
 
     def list_data_collections(self) -> list[DataCollectionRecord]:
         return [_collection(r) for r in self._query(_COLLECTION_SELECT + " ORDER BY c.dataset")]
@@ -380,11 +375,7 @@ class CollectionsMixin:
         return self.get_project(project_id)
 
     def get_project(self, project_id: int) -> ProjectRecord:
-        self._check_id("project", project_id)
-        rows = self._query(_PROJECT_SELECT + " WHERE id = ?", (project_id,))
-        if not rows:
-            raise NotFoundError("project", project_id, backend=str(self.root))
-        return _project(rows[0])
+        return _project(self._one("project", _PROJECT_SELECT + " WHERE id = ?", project_id))
 
     def list_projects(self) -> list[ProjectRecord]:
         return [_project(r) for r in self._query(_PROJECT_SELECT + " ORDER BY id")]

@@ -397,6 +397,15 @@ class LocalBackend(CollectionsMixin, JobOwnersMixin):
             except sqlite3.Error as exc:
                 raise _write_error(exc, self.root) from exc
 
+    def _one(self, kind: str, select: str, record_id: object) -> tuple[Any, ...]:
+        """The row of record ``record_id`` that ``select`` (ending in ``= ?``) finds;
+        NotFoundError naming ``kind`` and the id when there is none (or the id is no id)."""
+        self._check_id(kind, record_id)
+        rows = self._query(select, (record_id,))
+        if not rows:
+            raise NotFoundError(kind, record_id, backend=str(self.root))
+        return rows[0]
+
     def _check_id(self, kind: str, value: object) -> None:
         # An id SQLite cannot hold (or not an int) names no record: NotFoundError, never an
         # OverflowError from deep inside sqlite3.
@@ -609,11 +618,7 @@ class LocalBackend(CollectionsMixin, JobOwnersMixin):
         return self.get_dataset(dataset_id)
 
     def get_dataset(self, dataset_id: int) -> DatasetRecord:
-        self._check_id("dataset", dataset_id)
-        rows = self._query(_DATASET_SELECT + " WHERE id = ?", (dataset_id,))
-        if not rows:
-            raise NotFoundError("dataset", dataset_id, backend=str(self.root))
-        return _dataset(rows[0])
+        return _dataset(self._one("dataset", _DATASET_SELECT + " WHERE id = ?", dataset_id))
 
     def list_datasets(self) -> list[DatasetRecord]:
         return [_dataset(r) for r in self._query(_DATASET_SELECT + " ORDER BY id")]
@@ -732,11 +737,7 @@ class LocalBackend(CollectionsMixin, JobOwnersMixin):
         return self.get_model(model_id)
 
     def get_model(self, model_id: int) -> ModelRecord:
-        self._check_id("model", model_id)
-        rows = self._query(_MODEL_SELECT + " WHERE id = ?", (model_id,))
-        if not rows:
-            raise NotFoundError("model", model_id, backend=str(self.root))
-        return _model(rows[0])
+        return _model(self._one("model", _MODEL_SELECT + " WHERE id = ?", model_id))
 
     def list_models(self, *, name: str | None = None) -> list[ModelRecord]:
         if name is None:
@@ -766,11 +767,7 @@ class LocalBackend(CollectionsMixin, JobOwnersMixin):
         return self.get_job(job_id)
 
     def get_job(self, job_id: int) -> JobRecord:
-        self._check_id("job", job_id)
-        rows = self._query(_JOB_SELECT + " WHERE id = ?", (job_id,))
-        if not rows:
-            raise NotFoundError("job", job_id, backend=str(self.root))
-        return _job(rows[0])
+        return _job(self._one("job", _JOB_SELECT + " WHERE id = ?", job_id))
 
     def list_jobs(self, *, status: str | None = None, limit: int | None = None) -> list[JobRecord]:
         lim = -1 if limit is None else limit
