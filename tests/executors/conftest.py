@@ -199,6 +199,19 @@ def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(root)
 
 
+@pytest.fixture(scope="module")
+def plugin_module(plugin_dir: str):
+    """``h8plugin.actions`` imported in this process (the objects a test passes to executors)."""
+    import importlib
+    import sys
+
+    sys.path.insert(0, plugin_dir)
+    try:
+        yield importlib.import_module("h8plugin.actions")
+    finally:
+        sys.path.remove(plugin_dir)
+
+
 @pytest.fixture(scope="session")
 def task_pool(plugin_dir: str):
     """One warm pool of two workers shared by the task tests."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import sys
 import threading
 
 import pytest
@@ -26,15 +25,6 @@ class ThreadExecutor(BaseExecutor):
             handle.feed(execute_request(submission.request, handle.feed))
 
         threading.Thread(target=work, daemon=True).start()
-
-
-@pytest.fixture(scope="module")
-def plugin_module(plugin_dir):
-    sys.path.insert(0, plugin_dir)
-    try:
-        yield importlib.import_module("h8plugin.actions")
-    finally:
-        sys.path.remove(plugin_dir)
 
 
 def test_a_subclass_writing_only_start_gets_sinks_env_and_a_run(plugin_dir, plugin_module):

@@ -7,9 +7,6 @@ refused before the action runs, and the action must need a token by default.
 
 from __future__ import annotations
 
-import importlib
-import sys
-
 import pytest
 
 pytest.importorskip("fastapi")
@@ -18,15 +15,6 @@ httpx = pytest.importorskip("httpx")
 from synapse_sdk.plugins.executors import ServeExecutor  # noqa: E402
 
 from .helpers import entry  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def plugin_module(plugin_dir):
-    sys.path.insert(0, plugin_dir)
-    try:
-        yield importlib.import_module("h8plugin.actions")
-    finally:
-        sys.path.remove(plugin_dir)
 
 
 @pytest.fixture(scope="module")
