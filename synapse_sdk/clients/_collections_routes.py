@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-
-from ..plugins.errors import PluginError
 
 if TYPE_CHECKING:
     from .local import LocalBackend
@@ -68,30 +64,14 @@ class IdsIn(_Strict):
     ids: list[int]
 
 
-class _KeyReused(PluginError, ValueError):
-    """A retried request's Idempotency-Key came with another body (answered 400)."""
+Answer = Callable[[Any], Response]  # a route's value as a JSON response
+Once = Callable[[str | None, Request, BaseModel, Callable[[], Any]], Any]  # idempotent write
 
 
-def collections_router(backend: LocalBackend) -> APIRouter:
-    """The routes serving ``backend``'s storages, data collections, projects and files."""
+def collections_router(backend: LocalBackend, answer: Answer, once: Once) -> APIRouter:
+    """The routes serving ``backend``'s storages, data collections, projects and files;
+    ``answer`` and ``once`` are the server's (one JSON encoding, one idempotency rule)."""
     router = APIRouter()
-
-    def answer(value: Any) -> Response:
-        return Response(json.dumps(value, ensure_ascii=False), media_type="application/json")
-
-    def once(key: str | None, request: Request, body: BaseModel, work: Callable[[], Any]) -> Any:
-        """Creating writes are done once per Idempotency-Key (a client's retry)."""
-        if key is None:
-            return answer(work())
-        fingerprint = hashlib.sha256(
-            f"{request.method} {request.url.path}\n".encode() + body.model_dump_json().encode()
-        ).hexdigest()
-        with backend._idempotent(key, fingerprint) as slot:
-            if slot.conflict:
-                raise _KeyReused(f"Idempotency-Key {key!r} was used for another request")
-            if slot.answer is None:
-                slot.answer = json.dumps(work(), ensure_ascii=False).encode()
-        return Response(slot.answer, media_type="application/json")
 
     idempotency = Header(default=None, alias="Idempotency-Key", max_length=200)
 

@@ -642,7 +642,7 @@ def create_app(
 
     from ._collections_routes import collections_router  # storages, data collections, files
 
-    app.include_router(collections_router(backend))
+    app.include_router(collections_router(backend, answer, once))
     return _Guard(app, settings), settings
 
 

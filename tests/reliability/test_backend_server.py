@@ -259,6 +259,19 @@ def test_an_idempotency_key_applies_once_even_after_a_restart(home):
         assert [j["action"] for j in backend.list_jobs()] == ["train"]
 
 
+def test_a_reused_key_with_another_body_is_409_on_every_creating_route(server, http):
+    """One idempotency rule for the whole server, the collections' routes included."""
+    key = {"Idempotency-Key": "make-it-once"}
+    first = http.post("/projects", json={"name": "p"}, headers=key)
+    again = http.post("/projects", json={"name": "p"}, headers=key)
+    other = http.post("/projects", json={"name": "q"}, headers=key)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert other.status_code == 409
+    assert other.json()["error"]["type"] == "IdempotencyKeyReused"
+    assert [p["name"] for p in http.get("/projects").json()] == ["p"]
+
+
 def test_the_client_does_not_retry_client_errors(server):
     with HttpBackendClient(server.url, token=server.token, retries=4, backoff=0.01) as client:
         job = client.create_job("train")["id"]
