@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 import traceback
@@ -52,13 +51,9 @@ def use_color(stream: IO[str]) -> bool:
 def terminal(stream: IO[str]) -> bool:
     """True on an interactive terminal that can draw (not ``TERM=dumb``): live bars go
     there. Colour is another question (:func:`use_color`): ``NO_COLOR`` removes colour only."""
-    if os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except (ValueError, io.UnsupportedOperation):
-        return False
+    from ..plugins.sinks import is_terminal  # the console sink's own test, loaded on use
+
+    return is_terminal(stream)
 
 
 def style(text: str, code: str, stream: IO[str]) -> str:

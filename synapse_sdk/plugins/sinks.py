@@ -72,9 +72,8 @@ class JsonlSink:
             self._file = None
 
 
-def _use_color(stream: IO[str]) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
+def is_terminal(stream: IO[str]) -> bool:
+    """True on an interactive terminal that can draw (not ``TERM=dumb``)."""
     if os.environ.get("TERM") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)
@@ -82,6 +81,10 @@ def _use_color(stream: IO[str]) -> bool:
         return bool(isatty and isatty())
     except (ValueError, io.UnsupportedOperation):
         return False
+
+
+def _use_color(stream: IO[str]) -> bool:
+    return not os.environ.get("NO_COLOR") and is_terminal(stream)
 
 
 class ConsoleSink:
