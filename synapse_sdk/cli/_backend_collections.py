@@ -9,12 +9,11 @@ collection. Both print the new record's id, to pass as ``storage`` / ``data_coll
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 from typing import Any
 
-from ._output import EXIT_OK
+from ._output import EXIT_OK, table, timestamp
 
 __all__ = ["parse_spec", "register"]
 
@@ -83,19 +82,6 @@ def _backend(args: argparse.Namespace) -> Any:
     return LocalBackend(args.home or os.fspath(default_home()))
 
 
-def _when(ts: float) -> str:
-    return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _table(headers: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    cells = [[str(c) for c in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    for row in [list(headers), *cells]:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    if not rows:
-        print("(none)")
-
-
 def _show(args: argparse.Namespace, records: Any) -> bool:
     if args.json:
         print(json.dumps(records, indent=2, ensure_ascii=False))
@@ -107,7 +93,7 @@ def _storages(args: argparse.Namespace) -> int:
         records = backend.list_storages()
     if not _show(args, records):
         rows = [(s["id"], s["name"], s["provider"], s["path"]) for s in records]
-        _table(("ID", "NAME", "KIND", "PATH"), rows)
+        table(("ID", "NAME", "KIND", "PATH"), rows)
     return EXIT_OK
 
 
@@ -132,8 +118,8 @@ def _collections(args: argparse.Namespace) -> int:
         records = backend.list_data_collections()
     if not _show(args, records):
         rows = [(c["id"], c["name"], c["data_unit_count"], _specs(c["file_specifications"]),
-                 _when(c["created_at"])) for c in records]  # fmt: skip
-        _table(("ID", "NAME", "DATA UNITS", "FILES (* required)", "CREATED"), rows)
+                 timestamp(c["created_at"])) for c in records]  # fmt: skip
+        table(("ID", "NAME", "DATA UNITS", "FILES (* required)", "CREATED"), rows)
     return EXIT_OK
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from typing import IO, Any
 
 __all__ = [
@@ -54,6 +56,21 @@ def terminal(stream: IO[str]) -> bool:
     from ..plugins.sinks import is_terminal  # the console sink's own test, loaded on use
 
     return is_terminal(stream)
+
+
+def timestamp(ts: float) -> str:
+    """A time as the backend listings show it (local time, to the second)."""
+    return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print ``rows`` under ``headers`` as aligned columns (``(none)`` for no row)."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    for row in [list(headers), *cells]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    if not rows:
+        print("(none)")
 
 
 def style(text: str, code: str, stream: IO[str]) -> str:

@@ -9,14 +9,12 @@ Listing never creates it nor writes to it (a read-only backend can be listed);
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import sys
-from collections.abc import Sequence
 from typing import Any
 
-from ._output import EXIT_OK
+from ._output import EXIT_OK, table, timestamp
 
 __all__ = ["register"]
 
@@ -173,26 +171,13 @@ def _print_json(records: Any) -> int:
     return EXIT_OK
 
 
-def _when(ts: float) -> str:
-    return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    cells = [[str(c) for c in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    for row in [list(headers), *cells]:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    if not rows:
-        print("(none)")
-
-
 def _datasets(args: argparse.Namespace) -> int:
     with _backend(args) as backend:
         records = backend.list_datasets()
     if args.json:
         return _print_json(records)
-    rows = [(d["id"], d["name"], d["data_unit_count"], _when(d["created_at"])) for d in records]
-    _table(("ID", "NAME", "DATA UNITS", "CREATED"), rows)
+    rows = [(d["id"], d["name"], d["data_unit_count"], timestamp(d["created_at"])) for d in records]
+    table(("ID", "NAME", "DATA UNITS", "CREATED"), rows)
     return EXIT_OK
 
 
@@ -210,11 +195,11 @@ def _models(args: argparse.Namespace) -> int:
             _dash(m["dataset"]),
             _dash(m["parent"]),
             _dash(m["job"]),
-            _when(m["created_at"]),
+            timestamp(m["created_at"]),
         )
         for m in records
     ]
-    _table(("ID", "NAME", "FILE", "SIZE", "DATASET", "PARENT", "JOB", "CREATED"), rows)
+    table(("ID", "NAME", "FILE", "SIZE", "DATASET", "PARENT", "JOB", "CREATED"), rows)
     return EXIT_OK
 
 
@@ -244,12 +229,12 @@ def _jobs(args: argparse.Namespace) -> int:
             "stale" if j["id"] in stale else j["status"],
             _progress(j["progress"]),
             j["log_count"],
-            _when(j["created_at"]),
+            timestamp(j["created_at"]),
             _first_line(stale.get(j["id"]) or j["error"]),
         )
         for j in records
     ]
-    _table(("ID", "ACTION", "STATUS", "PROGRESS", "LOGS", "CREATED", "ERROR"), rows)
+    table(("ID", "ACTION", "STATUS", "PROGRESS", "LOGS", "CREATED", "ERROR"), rows)
     if stale:
         print(
             f"note: {len(stale)} job(s) shown 'stale' were left running by a process that is "
@@ -278,7 +263,7 @@ def _logs(args: argparse.Namespace) -> int:
                 text = (
                     f"{e['event']} {json.dumps(data, ensure_ascii=False)}" if data else e["event"]
                 )
-            out.write(f"{e['seq']:>7} {_when(e['time'])} {e['level'].upper():<8} {text}\n")
+            out.write(f"{e['seq']:>7} {timestamp(e['time'])} {e['level'].upper():<8} {text}\n")
         out.flush()
     except BrokenPipeError:
         # `synapse backend logs 1 | head`: the reader left; stop quietly, like other tools.
