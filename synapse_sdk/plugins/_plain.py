@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import ActionDefinitionError
-from .spec import ActionSpec
+from .spec import ActionSpec, first_line
 
 __all__ = ["plain_spec"]
 
@@ -42,7 +42,7 @@ def plain_spec(obj: Any, action: str, entrypoint: str) -> ActionSpec | None:
             name=action,
             target=_class_runner(obj, action),
             kind="plain",
-            description=_first_line(obj.__doc__),
+            description=first_line(obj.__doc__),
             entrypoint=entrypoint,
         )
     if inspect.isfunction(obj) and _takes_keywords(obj):
@@ -50,7 +50,7 @@ def plain_spec(obj: Any, action: str, entrypoint: str) -> ActionSpec | None:
             name=action,
             target=_function_runner(obj),
             kind="plain",
-            description=_first_line(obj.__doc__),
+            description=first_line(obj.__doc__),
             entrypoint=entrypoint,
         )
     return None
@@ -101,8 +101,3 @@ def _check_keywords(fn: Callable[..., Any], params: dict[str, Any], what: str) -
         ) from exc
     except ValueError:  # no signature to check (a builtin): let the call decide
         return
-
-
-def _first_line(doc: str | None) -> str:
-    lines = (doc or "").strip().splitlines()
-    return lines[0].strip() if lines else ""

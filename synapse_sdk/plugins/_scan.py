@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from . import types
 from .errors import ConfigError
-from .spec import default_action_name
+from .spec import default_action_name, first_line
 
 _LOG = logging.getLogger("synapse_sdk.discovery")
 
@@ -211,13 +211,8 @@ def _doc_line(body: list[ast.stmt]) -> str:
         if isinstance(first, ast.Expr):
             value = first.value
             if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                return _first_line(value.value)
+                return first_line(value.value)
     return ""
-
-
-def _first_line(doc: str | None) -> str:
-    lines = (doc or "").strip().splitlines()
-    return lines[0].strip() if lines else ""
 
 
 def _const_str(node: Any) -> str | None:

@@ -28,7 +28,7 @@ from ._configload import load_config_data
 from ._plain import plain_spec
 from .enums import PluginCategory, RunMethod
 from .errors import ActionDefinitionError, ActionNotFoundError, ConfigError
-from .spec import ActionSpec, as_spec, is_action, module_actions
+from .spec import ActionSpec, as_spec, first_line, is_action, module_actions
 
 if TYPE_CHECKING:
     from .config import ActionConfig, PluginConfig
@@ -115,7 +115,7 @@ class PluginDiscovery:
             "name": name or module.__name__,
             "code": code,
             "category": PluginCategory(category).value if category else "custom",
-            "description": _first_line(module.__doc__),
+            "description": first_line(module.__doc__),
             "actions": actions,
         }
         checked = check(data)
@@ -301,8 +301,3 @@ class PluginDiscovery:
         return config_error_at(
             message, path=str(self.config_path), loc=("actions", action, field), hint=hint
         )
-
-
-def _first_line(doc: str | None) -> str:
-    lines = (doc or "").strip().splitlines()
-    return lines[0].strip() if lines else ""

@@ -342,12 +342,11 @@ def _class_spec(cls: type[BaseAction[Any]]) -> ActionSpec:
     _check_model(params_model, name, cls, "params")
     result_model = None if cls.result_model is NoResult else cls.result_model
     _check_model(result_model, name, cls, "result")
-    doc = (cls.__doc__ or "").strip().splitlines()
     return ActionSpec(
         name=name,
         target=cls,
         kind="class",
-        description=cls.description or (doc[0] if doc else ""),
+        description=cls.description or first_line(cls.__doc__),
         params_model=params_model,
         result_model=typing.cast("type[BaseModel] | None", result_model),
         category=cls.category,
@@ -355,6 +354,12 @@ def _class_spec(cls: type[BaseAction[Any]]) -> ActionSpec:
         output_type=cls.output_type,
         entrypoint=_entrypoint(cls),
     )
+
+
+def first_line(doc: str | None) -> str:
+    """The first line of a docstring, stripped ('' for none): an action's default description."""
+    lines = (doc or "").strip().splitlines()
+    return lines[0].strip() if lines else ""
 
 
 def default_action_name(class_name: str) -> str:
